@@ -1,0 +1,1 @@
+//! Config decoding with field-path errors: TO BE IMPLEMENTED.

@@ -1,0 +1,27 @@
+#![doc = include_str!("../README.md")]
+
+pub mod config;
+pub mod driver;
+pub mod executor;
+pub mod serve;
+pub mod signal;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use driver::{
+    AgentInfo, Attr, Capabilities, Driver, ExecOutput, ExitResult, Fingerprint, FsIsolation,
+    Health, PluginMeta, ResourceUsage, StartError, StartedTask, TaskConfig, TaskEvent, TaskState,
+    TaskStatus,
+};
+pub use drover_proto::error::{ErrorKind, PluginError};
+pub use drover_proto::{self as proto, prost, tonic};
+pub use serve::serve;
+
+/// Result of a plugin call.
+pub type Result<T, E = PluginError> = std::result::Result<T, E>;
+
+/// Re-exported so drivers derive the schema of their config types without a
+/// version skew: `#[derive(Deserialize, JsonSchema)]`.
+pub use schemars;
+pub use serde;
+pub use serde_json;
