@@ -127,7 +127,9 @@ pub struct StartedTask {
 /// Why a task did not start.
 #[derive(Debug, Clone)]
 pub enum StartError {
-    /// Bad task config: answered `INVALID_ARGUMENT`, never retried.
+    /// The request itself is wrong (bad task config: `InvalidArgument`; a
+    /// task ID in use: `AlreadyExists`). Answered as a gRPC status with the
+    /// error's own code; never retried.
     Invalid(PluginError),
     /// A retry may succeed (restart policy applies).
     Recoverable(String),
@@ -138,7 +140,9 @@ pub enum StartError {
 impl From<PluginError> for StartError {
     fn from(e: PluginError) -> Self {
         match e.kind {
-            crate::ErrorKind::InvalidArgument => StartError::Invalid(e),
+            crate::ErrorKind::InvalidArgument | crate::ErrorKind::AlreadyExists => {
+                StartError::Invalid(e)
+            }
             crate::ErrorKind::Unavailable => StartError::Recoverable(e.message),
             _ => StartError::Fatal(e.message),
         }

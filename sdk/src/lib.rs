@@ -3,7 +3,7 @@
 pub mod config;
 pub mod driver;
 pub mod executor;
-pub mod serve;
+mod serve;
 pub mod signal;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -15,7 +15,7 @@ pub use driver::{
 };
 pub use drover_proto::error::{ErrorKind, PluginError};
 pub use drover_proto::{self as proto, prost, tonic};
-pub use serve::serve;
+pub use serve::{SHUTDOWN_GRACE, serve};
 
 /// Result of a plugin call.
 pub type Result<T, E = PluginError> = std::result::Result<T, E>;
