@@ -1,1 +1,8 @@
-//! The agent: configuration files (HCL and JSON), and later the wiring of server, client and /v1 HTTP API.
+//! The Drover agent: its configuration ([`config`]), read from Nomad-compatible HCL and
+//! JSON files, and the Nomad-compatible `/v1` HTTP API ([`http`]); later the wiring of
+//! server and client.
+
+pub mod config;
+pub mod http;
+
+pub use config::AgentConfig;

@@ -3,15 +3,31 @@
 //! Flags may be written Nomad's way with one dash (`-config`, `-dev`) as
 //! well as with two; see [`args::normalize`].
 
+mod api;
 mod args;
 mod commands;
+mod format;
+#[cfg(test)]
+mod golden_tests;
+mod monitor;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = commands::Cli::parse_from(args::normalize(std::env::args_os()));
+    // Usage errors exit 1 as Nomad's do; clap's 2 would read as "placement failures".
+    let cli = match commands::Cli::try_parse_from(args::normalize(std::env::args_os())) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -5,8 +5,12 @@
 //! crate has integration tests, so cargo builds its binary; examples are built
 //! for the SDK's tests).
 
+mod stub_agent;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use stub_agent::StubAgent;
 
 fn drover() -> Command {
     Command::new(env!("CARGO_BIN_EXE_drover"))
@@ -170,4 +174,508 @@ fn single_dash_flags_work_like_nomad() {
     let (out, text) = run(drover().args(["plugin", "conformance", "-list"]));
     assert!(out.status.success(), "{text}");
     assert!(text.lines().any(|l| l == "recover.after_sigkill"), "{text}");
+}
+
+fn seed_agent_config() -> PathBuf {
+    repo_file("core/agent/tests/fixtures/agent.hcl")
+}
+
+#[test]
+fn config_validate_accepts_the_seed_file_and_a_directory() {
+    let (out, text) = run(drover()
+        .args(["config", "validate"])
+        .arg(seed_agent_config()));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Configuration is valid"), "{text}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(seed_agent_config(), dir.path().join("agent.hcl")).expect("copy seed");
+    std::fs::write(dir.path().join("extra.json"), r#"{"log_level": "debug"}"#).expect("write");
+    let (out, text) = run(drover().args(["config", "validate"]).arg(dir.path()));
+    assert!(out.status.success(), "{text}");
+}
+
+#[test]
+fn config_validate_reports_every_error_and_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.hcl");
+    std::fs::write(
+        &bad,
+        "data_dir = \"/d\"\nserver {\n  enabled = \"yes\"\n  bootstrap_expekt = 1\n}\n",
+    )
+    .expect("write");
+    let (out, text) = run(drover().args(["config", "validate"]).arg(&bad));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let name = bad.display().to_string();
+    assert!(
+        text.contains(&format!(
+            "{name}:3:13: server.enabled: expected a boolean, found a string"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{name}:4:3: server.bootstrap_expekt: unknown key \"bootstrap_expekt\""
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("Configuration is invalid: 2 errors"),
+        "{text}"
+    );
+
+    let (out, text) = run(drover().args(["config", "validate", "/nonexistent/agent.hcl"]));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("/nonexistent/agent.hcl: cannot read"),
+        "{text}"
+    );
+}
+
+#[test]
+fn job_validate_accepts_the_seed_jobs_and_reports_errors() {
+    for seed in ["job-bvc.hcl", "job-tetris.hcl"] {
+        let path = repo_file("../shared/fixtures/seed").join(seed);
+        let (out, text) = run(drover().args(["job", "validate"]).arg(&path));
+        assert_eq!(out.status.code(), Some(0), "{seed}: {text}");
+        assert!(text.contains("Job validation successful"), "{text}");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.hcl");
+    std::fs::write(
+        &bad,
+        "job \"bvc\" {\n  group \"g\" {\n    task \"mysql\" {\n      driver = \"docker\"\n      resources {\n        cpu = \"500\"\n        memroy = 5\n      }\n    }\n  }\n}\n",
+    )
+    .expect("write");
+    let (out, text) = run(drover().args(["job", "validate"]).arg(&bad));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let name = bad.display().to_string();
+    assert!(
+        text.contains(&format!(
+            "{name}:6:15: job \"bvc\" > group \"g\" > task \"mysql\" > resources.cpu: expected a number, found a string"
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!("{name}:7:9: ")), "{text}");
+}
+
+#[test]
+fn job_inspect_prints_api_json_with_vars() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let job = dir.path().join("web.hcl");
+    std::fs::write(
+        &job,
+        "variable \"dc\" {\n  default = \"dc1\"\n}\nvariable \"n\" {\n  type = number\n  default = 1\n}\njob \"web\" {\n  datacenters = [var.dc]\n  group \"g\" {\n    count = var.n\n    task \"t\" {\n      driver = \"raw_exec\"\n      env { ID = \"${NOMAD_ALLOC_ID}\" }\n    }\n  }\n}\n",
+    )
+    .expect("write");
+    let vars = dir.path().join("vars.hcl");
+    std::fs::write(&vars, "n = 3\n").expect("write");
+    let output = drover()
+        .args(["job", "inspect", "-var", "dc=ft2000", "-var-file"])
+        .arg(&vars)
+        .arg(&job)
+        .env("NOMAD_VAR_dc", "from-env")
+        .output()
+        .expect("drover runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("JSON on stdout");
+    assert_eq!(v["Job"]["Datacenters"], serde_json::json!(["ft2000"]));
+    assert_eq!(v["Job"]["TaskGroups"][0]["Count"], 3);
+    let task = &v["Job"]["TaskGroups"][0]["Tasks"][0];
+    assert_eq!(task["Env"]["ID"], "${NOMAD_ALLOC_ID}");
+    assert_eq!(task["KillTimeout"], 5_000_000_000i64);
+
+    // The printed JSON is itself a valid job file that reads back the same.
+    let json = dir.path().join("web.json");
+    std::fs::write(&json, stdout.as_bytes()).expect("write");
+    let (out, again) = run(drover().args(["job", "inspect"]).arg(&json));
+    assert_eq!(out.status.code(), Some(0), "{again}");
+    assert_eq!(again.trim(), stdout.trim());
+}
+
+const EVAL_ID: &str = "5f4c2a1e-7b3d-4c1e-8f00-1a2b3c4d5e6f";
+const STOP_EVAL_ID: &str = "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+const ALLOC_ID: &str = "c2e0d1f4-9a3b-4c1e-8f00-0a0b0c0d0e0f";
+const NODE_ID: &str = "8d1b5e7a-1111-4222-8333-444455556666";
+
+/// `drover` pointed at `agent` with -address; NOMAD_* cleared so the host's
+/// environment cannot leak in.
+fn drover_at(agent: &StubAgent) -> Command {
+    let mut cmd = drover();
+    for var in [
+        "NOMAD_ADDR",
+        "DROVER_ADDR",
+        "NOMAD_TOKEN",
+        "NOMAD_NAMESPACE",
+        "NOMAD_REGION",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("DROVER_ADDR", agent.address());
+    cmd
+}
+
+fn web_job_file(dir: &Path) -> PathBuf {
+    let job = dir.join("web.hcl");
+    std::fs::write(
+        &job,
+        "job \"web\" {\n  datacenters = [\"dc1\"]\n  group \"frontend\" {\n    count = 2\n    task \"server\" {\n      driver = \"raw_exec\"\n      config {\n        command = \"/bin/sleep\"\n        args    = [\"300\"]\n      }\n    }\n  }\n}\n",
+    )
+    .expect("write job");
+    job
+}
+
+fn eval_json(id: &str, status: &str, trigger: &str, failed: serde_json::Value) -> String {
+    serde_json::json!({
+        "ID": id, "Namespace": "default", "Priority": 50, "Type": "service",
+        "TriggeredBy": trigger, "JobID": "web", "Status": status, "StatusDescription": "",
+        "FailedTGAllocs": failed, "BlockedEval": "", "NextEval": "", "Wait": 0,
+        "CreateIndex": 12, "ModifyIndex": 14, "CreateTime": 1_700_000_000_000_000_000i64,
+        "ModifyTime": 1_700_000_001_000_000_000i64
+    })
+    .to_string()
+}
+
+fn alloc_stub_json() -> serde_json::Value {
+    serde_json::json!({
+        "ID": ALLOC_ID, "EvalID": EVAL_ID, "Name": "web.frontend[0]", "Namespace": "default",
+        "NodeID": NODE_ID, "NodeName": "client-1", "JobID": "web", "JobType": "service",
+        "JobVersion": 0, "TaskGroup": "frontend", "DesiredStatus": "run",
+        "ClientStatus": "running", "ClientDescription": "Tasks are running",
+        "TaskStates": null, "CreateIndex": 13, "ModifyIndex": 15,
+        "CreateTime": 1_700_000_000_000_000_000i64, "ModifyTime": 1_700_000_002_000_000_000i64
+    })
+}
+
+/// Canned answers for a registered, running job "web".
+fn stub_with_web_job() -> StubAgent {
+    let agent = StubAgent::start();
+    agent.route(
+        "POST /v1/jobs",
+        200,
+        format!(r#"{{"EvalID":"{EVAL_ID}","EvalCreateIndex":12,"JobModifyIndex":12,"Warnings":"","Index":12,"LastContact":0,"KnownLeader":true}}"#),
+    );
+    agent.route(
+        "GET /v1/jobs",
+        200,
+        r#"[{"ID":"web","ParentID":"","Name":"web","Namespace":"default","Type":"service","Priority":50,"Periodic":false,"ParameterizedJob":false,"Stop":false,"Status":"running","SubmitTime":1700000000000000000}]"#,
+    );
+    agent.route(
+        "GET /v1/job/web",
+        200,
+        r#"{"ID":"web","Name":"web","Namespace":"default","Type":"service","Priority":50,"Datacenters":["dc1"],"NodePool":"default","Status":"running","Stop":false,"SubmitTime":1700000000000000000,"TaskGroups":[{"Name":"frontend","Count":2}],"Periodic":null,"ParameterizedJob":null,"Version":0}"#,
+    );
+    agent.route(
+        "GET /v1/job/web/summary",
+        200,
+        r#"{"JobID":"web","Namespace":"default","Summary":{"frontend":{"Queued":0,"Complete":0,"Failed":0,"Running":2,"Starting":0,"Lost":0,"Unknown":0}},"Children":{"Pending":0,"Running":0,"Dead":0},"CreateIndex":12,"ModifyIndex":15}"#,
+    );
+    agent.route(
+        "GET /v1/job/web/allocations",
+        200,
+        serde_json::json!([alloc_stub_json()]).to_string(),
+    );
+    agent.route(
+        "GET /v1/job/web/evaluations",
+        200,
+        format!(
+            "[{}]",
+            eval_json(EVAL_ID, "complete", "job-register", serde_json::Value::Null)
+        ),
+    );
+    agent
+}
+
+#[test]
+fn job_run_detach_registers_the_parsed_job() {
+    let agent = stub_with_web_job();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let job = web_job_file(dir.path());
+    let (out, text) = run(drover_at(&agent)
+        .args(["job", "run", "-detach"])
+        .arg(&job)
+        .env("NOMAD_TOKEN", "s3cret"));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("Job registration successful\nEvaluation ID: {EVAL_ID}\n")
+    );
+    let req = agent.last("POST /v1/jobs");
+    assert_eq!(req.header("x-nomad-token"), Some("s3cret"));
+    let body: serde_json::Value = serde_json::from_str(&req.body).expect("JSON body");
+    assert_eq!(body["Job"]["ID"], "web");
+    assert_eq!(body["Job"]["TaskGroups"][0]["Count"], 2);
+    assert_eq!(body["Submission"]["Format"], "hcl2");
+    assert_eq!(body["EnforceIndex"], false);
+
+    // -check-index turns on index enforcement; the server's refusal reads like Nomad's.
+    agent.route(
+        "POST /v1/jobs",
+        500,
+        "Enforcing job modify index 5: job exists with conflicting job modify index: 12",
+    );
+    let (out, text) = run(drover_at(&agent)
+        .args(["job", "run", "-detach", "-check-index", "5"])
+        .arg(&job));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("Enforcing job modify index 5: job exists with conflicting job modify index: 12\nJob not updated"),
+        "{text}"
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(&agent.last("POST /v1/jobs").body).expect("JSON body");
+    assert_eq!(
+        (body["EnforceIndex"].clone(), body["JobModifyIndex"].clone()),
+        (true.into(), 5.into())
+    );
+}
+
+#[test]
+fn job_run_monitors_and_exits_2_on_placement_failures() {
+    let agent = stub_with_web_job();
+    let failed = serde_json::json!({"frontend": {
+        "NodesEvaluated": 1, "NodesFiltered": 0, "NodesAvailable": {"dc1": 1},
+        "NodesExhausted": 1, "DimensionExhausted": {"memory": 1}, "CoalescedFailures": 1
+    }});
+    agent.route(
+        &format!("GET /v1/evaluation/{EVAL_ID}"),
+        200,
+        eval_json(EVAL_ID, "complete", "job-register", failed),
+    );
+    agent.route(
+        &format!("GET /v1/evaluation/{EVAL_ID}/allocations"),
+        200,
+        serde_json::json!([alloc_stub_json()]).to_string(),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (out, text) = run(drover_at(&agent)
+        .args(["job", "run"])
+        .arg(web_job_file(dir.path())));
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    let ts = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)";
+    assert!(!matches_pattern(
+        "==> 2024-01-01T00:00:00Z: X",
+        &format!("==> {ts}: Y")
+    ));
+    assert!(matches_pattern(
+        "==> 2024-01-01T00:00:00+02:00: X",
+        &format!("==> {ts}: X")
+    ));
+    assert!(text.lines().count() >= 8, "{text}");
+    for (line, want) in text.lines().zip([
+        format!(r#"==> {ts}: Monitoring evaluation "5f4c2a1e""#),
+        format!(r#"    {ts}: Evaluation triggered by job "web""#),
+        format!(r#"    {ts}: Allocation "c2e0d1f4" created: node "8d1b5e7a", group "frontend""#),
+        format!(r#"    {ts}: Evaluation status changed: "pending" -> "complete""#),
+        format!(r#"==> {ts}: Evaluation "5f4c2a1e" finished with status "complete" but failed to place all allocations:"#),
+        format!(r#"    {ts}: Task Group "frontend" \(failed to place 2 allocations\):"#),
+        r"      \* Resources exhausted on 1 nodes".to_string(),
+        r#"      \* Dimension "memory" exhausted on 1 nodes"#.to_string(),
+    ]) {
+        assert!(matches_pattern(line, &want), "{line:?} !~ {want:?}\n{text}");
+    }
+
+    // All placed: exit 0.
+    agent.route(
+        &format!("GET /v1/evaluation/{EVAL_ID}"),
+        200,
+        eval_json(EVAL_ID, "complete", "job-register", serde_json::Value::Null),
+    );
+    let (out, text) = run(drover_at(&agent)
+        .args(["job", "run"])
+        .arg(web_job_file(dir.path())));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(r#": Evaluation "5f4c2a1e" finished with status "complete""#),
+        "{text}"
+    );
+}
+
+/// A tiny matcher for the monitor lines: `pattern` is a regex limited to literal text,
+/// `\d`, `\*`, `\(`, `\)`, `{n}` after `\d`, and one `(Z|[+-]\d\d:\d\d)` group.
+fn matches_pattern(line: &str, pattern: &str) -> bool {
+    let zone = r"(Z|[+-]\d\d:\d\d)";
+    let Some((head, tail)) = pattern.split_once(zone) else {
+        return literal_match(line, pattern).is_some_and(str::is_empty);
+    };
+    let Some(rest) = literal_match(line, head) else {
+        return false;
+    };
+    let rest = match rest.strip_prefix('Z') {
+        Some(r) => Some(r),
+        None => literal_match(rest, r"+\d\d:\d\d").or_else(|| literal_match(rest, r"-\d\d:\d\d")),
+    };
+    rest.and_then(|r| literal_match(r, tail))
+        .is_some_and(str::is_empty)
+}
+
+/// Match `pat` (literals, `\d`, `\d{n}`, escaped punctuation) at the start of `s`;
+/// the unmatched rest of `s`.
+fn literal_match<'a>(s: &'a str, pat: &str) -> Option<&'a str> {
+    let mut s = s;
+    let mut p = pat.chars().peekable();
+    while let Some(c) = p.next() {
+        if c == '\\' {
+            let e = p.next()?;
+            let mut n = 1;
+            if e == 'd' && p.peek() == Some(&'{') {
+                p.next();
+                let digits: String = p.by_ref().take_while(|c| *c != '}').collect();
+                n = digits.parse().ok()?;
+            }
+            for _ in 0..n {
+                let ch = s.chars().next()?;
+                let ok = if e == 'd' {
+                    ch.is_ascii_digit()
+                } else {
+                    ch == e
+                };
+                if !ok {
+                    return None;
+                }
+                s = &s[ch.len_utf8()..];
+            }
+        } else {
+            s = s.strip_prefix(c)?;
+        }
+    }
+    Some(s)
+}
+
+#[test]
+fn job_status_renders_the_stubbed_job() {
+    let agent = stub_with_web_job();
+    let (out, text) = run(drover_at(&agent).args(["job", "status", "we"]));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        agent.last("GET /v1/jobs").line.contains("prefix=we"),
+        "{:?}",
+        agent.requests()
+    );
+    for want in [
+        "ID            = web",
+        "Status        = running",
+        "Node Pool     = default",
+        "Task Group  Queued  Starting  Running  Failed  Complete  Lost  Unknown",
+        "frontend    0       0         2        0       0         0     0",
+        "ID        Node ID   Task Group  Version  Desired  Status   Created",
+    ] {
+        assert!(text.contains(want), "missing {want:?}:\n{text}");
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("c2e0d1f4  8d1b5e7a  frontend    0        run      running")),
+        "{text}"
+    );
+
+    let (out, text) = run(drover_at(&agent).args(["job", "status"]));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.starts_with(
+            "ID   Type     Priority  Status   Submit Date\nweb  service  50        running  "
+        ),
+        "{text}"
+    );
+
+    // Not found, the way Nomad says it.
+    agent.route("GET /v1/jobs", 200, "[]");
+    let (out, text) = run(drover_at(&agent).args(["job", "status", "nope"]));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(r#"No job(s) with prefix or ID "nope" found"#),
+        "{text}"
+    );
+    agent.route("GET /v1/jobs", 200, r#"[{"ID":"web"}]"#);
+    agent.route("GET /v1/job/web", 404, "job not found");
+    let (out, text) = run(drover_at(&agent).args(["job", "status", "web"]));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("Error querying job: Unexpected response code: 404 (job not found)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn job_stop_detaches_with_the_eval_id_or_monitors_with_purge() {
+    let agent = stub_with_web_job();
+    agent.route(
+        "DELETE /v1/job/web",
+        200,
+        format!(
+            r#"{{"EvalID":"{STOP_EVAL_ID}","EvalCreateIndex":20,"JobModifyIndex":20,"Index":20}}"#
+        ),
+    );
+    let (out, text) = run(drover_at(&agent).args(["job", "stop", "-detach", "web"]));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{STOP_EVAL_ID}\n")
+    );
+    assert_eq!(agent.last("DELETE").line, "DELETE /v1/job/web");
+
+    agent.route(
+        &format!("GET /v1/evaluation/{STOP_EVAL_ID}"),
+        200,
+        eval_json(
+            STOP_EVAL_ID,
+            "complete",
+            "job-deregister",
+            serde_json::Value::Null,
+        ),
+    );
+    agent.route(
+        &format!("GET /v1/evaluation/{STOP_EVAL_ID}/allocations"),
+        200,
+        "[]",
+    );
+    let (out, text) =
+        run(drover_at(&agent).args(["job", "stop", "-purge", "-namespace", "prod", "web"]));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(
+        agent.last("DELETE").line,
+        "DELETE /v1/job/web?purge=true&namespace=prod"
+    );
+    assert!(
+        text.contains(r#"Evaluation triggered by job "web""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#": Evaluation "9b8a7c6d" finished with status "complete""#),
+        "{text}"
+    );
+}
+
+#[test]
+fn connection_refused_names_the_address_and_exits_1() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let addr = format!("http://127.0.0.1:{port}");
+    for args in [
+        vec!["job", "status", "-address", addr.as_str()],
+        vec!["node", "status", "-address", addr.as_str()],
+        vec!["server", "members", "-address", addr.as_str()],
+    ] {
+        let (out, text) = run(drover().args(&args).env_remove("DROVER_ADDR"));
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {text}");
+        assert!(
+            text.contains(&format!("cannot reach a Drover agent at {addr}")),
+            "{text}"
+        );
+        assert!(text.contains("drover agent -dev"), "{text}");
+    }
+    // NOMAD_ADDR is honoured when neither -address nor DROVER_ADDR is given.
+    let (out, text) = run(drover()
+        .args(["status"])
+        .env_remove("DROVER_ADDR")
+        .env("NOMAD_ADDR", &addr));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains(&addr), "{text}");
 }

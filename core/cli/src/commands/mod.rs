@@ -1,7 +1,20 @@
 //! Subcommands, one file each.
 
+mod config_validate;
+pub(crate) mod eval_status;
+mod job_inspect;
+pub(crate) mod job_plan;
+mod job_run;
+mod job_source;
+pub(crate) mod job_status;
+mod job_stop;
+mod job_validate;
+pub(crate) mod node_status;
+pub(crate) mod operator_raft_list_peers;
 mod plugin_conformance;
 mod plugin_info;
+pub(crate) mod server_members;
+mod status;
 
 use std::process::ExitCode;
 
@@ -21,6 +34,79 @@ enum Command {
     /// Inspect and check plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Check agent configuration files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Run, inspect and stop jobs.
+    #[command(subcommand)]
+    Job(JobCommand),
+    /// Show evaluations.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+    /// Show client nodes.
+    #[command(subcommand)]
+    Node(NodeCommand),
+    /// Show the servers.
+    #[command(subcommand)]
+    Server(ServerCommand),
+    /// Cluster operations.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+    /// List jobs, or show the job, node or evaluation an ID names.
+    Status(status::Args),
+}
+
+#[derive(Debug, Subcommand)]
+enum EvalCommand {
+    /// Show an evaluation and why its placements failed.
+    Status(eval_status::Args),
+}
+
+#[derive(Debug, Subcommand)]
+enum NodeCommand {
+    /// List nodes, or show one node.
+    Status(node_status::Args),
+}
+
+#[derive(Debug, Subcommand)]
+enum ServerCommand {
+    /// List the servers and the leader.
+    Members(server_members::Args),
+}
+
+#[derive(Debug, Subcommand)]
+enum OperatorCommand {
+    /// Raft operations.
+    #[command(subcommand)]
+    Raft(RaftCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RaftCommand {
+    /// List the raft peers.
+    ListPeers(operator_raft_list_peers::Args),
+}
+
+#[derive(Debug, Subcommand)]
+enum JobCommand {
+    /// Validate a job file (HCL2 or JSON); exit 1 with every error located.
+    Validate(job_validate::Args),
+    /// Print a job file as canonical Nomad API JSON ({"Job": {...}}).
+    Inspect(job_inspect::Args),
+    /// Register a job and monitor its evaluation (exit 2 on placement failures).
+    Run(job_run::Args),
+    /// Dry-run a job: diff and scheduler annotations (exit 1 when it changes allocations).
+    Plan(job_plan::Args),
+    /// List jobs, or show one job's summary and allocations.
+    Status(job_status::Args),
+    /// Stop (or -purge) a job and monitor the evaluation.
+    Stop(job_stop::Args),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate agent configuration files or directories; exit 1 with every error.
+    Validate(config_validate::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,6 +128,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Plugin(PluginCommand::Info(a)) => plugin_info::run(a).await,
         Command::Plugin(PluginCommand::Conformance(a)) => plugin_conformance::run(a).await,
+        Command::Config(ConfigCommand::Validate(a)) => config_validate::run(a).await,
+        Command::Job(JobCommand::Validate(a)) => job_validate::run(a),
+        Command::Job(JobCommand::Inspect(a)) => job_inspect::run(a),
+        Command::Job(JobCommand::Run(a)) => job_run::run(a).await,
+        Command::Job(JobCommand::Plan(a)) => job_plan::run(a).await,
+        Command::Job(JobCommand::Status(a)) => job_status::run(a).await,
+        Command::Job(JobCommand::Stop(a)) => job_stop::run(a).await,
+        Command::Eval(EvalCommand::Status(a)) => eval_status::run(a).await,
+        Command::Node(NodeCommand::Status(a)) => node_status::run(a).await,
+        Command::Server(ServerCommand::Members(a)) => server_members::run(a).await,
+        Command::Operator(OperatorCommand::Raft(RaftCommand::ListPeers(a))) => {
+            operator_raft_list_peers::run(a).await
+        }
+        Command::Status(a) => status::run(a).await,
     }
 }
 

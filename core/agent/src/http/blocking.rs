@@ -1,0 +1,59 @@
+//! Blocking queries (`nomad/rpc.go` `blockingRPC`): with `?index=N`, run the read,
+//! and while its index is not above N, wait for one of the tables it reads to move
+//! (or the timeout: `wait`, default and max 300 s, plus jitter) and run it again.
+//!
+//! The read sees one consistent [`StateView`] per run; the answer carries the index the
+//! read reports (`X-Nomad-Index`) even when it is an error (e.g. 404 after waiting).
+
+use super::error::ApiResult;
+use super::respond::{Ctx, json_response};
+use axum::http::StatusCode;
+use drover_state::{StateView, Table};
+use serde::Serialize;
+use tokio::time::Instant;
+
+/// The highest index among `tables`.
+pub fn tables_index(view: &StateView, tables: &[Table]) -> u64 {
+    tables.iter().map(|t| view.index(*t)).max().unwrap_or(0)
+}
+
+/// Runs `read` as a blocking query over `tables`. `read` returns its result and the
+/// index that describes it (usually [`tables_index`], a single object's `ModifyIndex`).
+pub async fn blocking_read<T, F>(ctx: &Ctx, tables: &[Table], read: F) -> ApiResult
+where
+    T: Serialize,
+    F: Fn(&StateView) -> (ApiResult<T>, u64),
+{
+    let opts = ctx.params.blocking()?;
+    let backend = ctx.backend();
+    let deadline = Instant::now() + opts.timeout();
+    let mut view = backend.view();
+    loop {
+        let (result, index) = read(&view);
+        let done = opts.index == 0
+            || index > opts.index
+            || Instant::now() >= deadline
+            || ctx.shutdown.is_cancelled();
+        if done {
+            let headers = ctx.meta_headers(index);
+            return match result {
+                Ok(body) => json_response(ctx.params.pretty(), StatusCode::OK, &body, headers),
+                Err(e) => Err(e.with_headers(headers)),
+            };
+        }
+        let min = tables_index(&view, tables).max(opts.index);
+        view = tokio::select! {
+            v = backend.wait_for(tables, min, deadline) => v,
+            _ = ctx.shutdown.cancelled() => backend.view(),
+        };
+    }
+}
+
+/// A blocking list over `tables` whose index is the tables' index.
+pub async fn blocking_list<T, F>(ctx: &Ctx, tables: &[Table], list: F) -> ApiResult
+where
+    T: Serialize,
+    F: Fn(&StateView) -> ApiResult<T>,
+{
+    blocking_read(ctx, tables, |v| (list(v), tables_index(v, tables))).await
+}

@@ -1,0 +1,19 @@
+//! The `/v1` HTTP API over real sockets: a server bound to 127.0.0.1:0 with the
+//! `LocalBackend` test double, driven by a hyper client. One binary, one module per
+//! resource.
+
+#[path = "http/support.rs"]
+mod support;
+
+#[path = "http/agent.rs"]
+mod agent;
+#[path = "http/allocs_nodes.rs"]
+mod allocs_nodes;
+#[path = "http/blocking.rs"]
+mod blocking;
+#[path = "http/errors.rs"]
+mod errors;
+#[path = "http/events.rs"]
+mod events;
+#[path = "http/jobs.rs"]
+mod jobs;

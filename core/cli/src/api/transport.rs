@@ -1,0 +1,288 @@
+//! One HTTP/1.1 exchange per request on a fresh TCP connection (hyper's connection
+//! API): a CLI run makes a few requests, so pooling buys nothing, and a connection
+//! that lives exactly as long as its request needs no background task.
+
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Method, Request, StatusCode, header};
+use hyper_util::rt::TokioIo;
+use serde::de::DeserializeOwned;
+use tokio::net::TcpStream;
+
+use super::{ApiError, Config, escape};
+
+/// How long to wait for the TCP connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for a whole (non-blocking) request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A client for one agent address.
+#[derive(Debug, Clone)]
+pub struct Client {
+    config: Config,
+    /// `host:port` to dial, also the `Host` header.
+    authority: String,
+}
+
+impl Client {
+    /// Check the address (`http://host[:port]`, port 4646 by default).
+    pub fn new(config: Config) -> Result<Client, ApiError> {
+        let bad = |reason| ApiError::Address {
+            address: config.address.clone(),
+            reason,
+        };
+        let rest = if let Some(rest) = config.address.strip_prefix("http://") {
+            rest
+        } else if config.address.starts_with("https://") {
+            return Err(bad("https is not supported yet; use http://"));
+        } else if config.address.contains("://") {
+            return Err(bad("expected an http:// address"));
+        } else {
+            config.address.as_str()
+        };
+        let host_port = rest.split('/').next().unwrap_or_default();
+        if host_port.is_empty() {
+            return Err(bad("missing the host"));
+        }
+        let has_port = match host_port.rsplit_once(':') {
+            Some((_, port)) if !host_port.ends_with(']') => {
+                port.parse::<u16>().map_err(|_| bad("invalid port"))?;
+                true
+            }
+            _ => false,
+        };
+        let authority = if has_port {
+            host_port.to_string()
+        } else {
+            format!("{host_port}:4646")
+        };
+        Ok(Client { config, authority })
+    }
+
+    /// The namespace requests are scoped to (`default` when unset).
+    pub fn namespace(&self) -> &str {
+        self.config.namespace.as_deref().unwrap_or("default")
+    }
+
+    /// Whether `-namespace`/`NOMAD_NAMESPACE` was given.
+    pub fn namespace_is_set(&self) -> bool {
+        self.config.namespace.is_some()
+    }
+
+    /// Scope later requests to `ns` (a job file's namespace wins over the flag).
+    pub fn set_namespace(&mut self, ns: &str) {
+        self.config.namespace = Some(ns.to_string());
+    }
+
+    /// Scope later requests to `region`.
+    pub fn set_region(&mut self, region: &str) {
+        self.config.region = Some(region.to_string());
+    }
+
+    /// GET `path` with `query` pairs (plus region/namespace) and decode the JSON.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, ApiError> {
+        let body = self.send(Method::GET, path, query, None).await?;
+        decode(path, &body)
+    }
+
+    /// Send `body` as JSON with `method` and decode the JSON answer.
+    pub async fn write<B: serde::Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&B>,
+    ) -> Result<T, ApiError> {
+        let bytes = match body {
+            Some(b) => Some(serde_json::to_vec(b).map_err(|e| ApiError::Http {
+                method: method.to_string(),
+                path: path.to_string(),
+                reason: format!("cannot encode the request: {e}"),
+            })?),
+            None => None,
+        };
+        let answer = self.send(method, path, query, bytes).await?;
+        decode(path, &answer)
+    }
+
+    /// The raw exchange: non-2xx answers become [`ApiError::Status`].
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Bytes, ApiError> {
+        let uri = self.uri(path, query);
+        let http_err = |reason: String| ApiError::Http {
+            method: method.to_string(),
+            path: path.to_string(),
+            reason,
+        };
+        let connect = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.authority));
+        let stream = match connect.await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                return Err(ApiError::Connect {
+                    address: self.config.address.clone(),
+                    reason: e.to_string(),
+                });
+            }
+            Err(_) => {
+                return Err(ApiError::Connect {
+                    address: self.config.address.clone(),
+                    reason: format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
+                });
+            }
+        };
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| http_err(e.to_string()))?;
+        let mut req = Request::builder()
+            .method(method.clone())
+            .uri(uri)
+            .header(header::HOST, &self.authority)
+            .header(
+                header::USER_AGENT,
+                concat!("drover/", env!("CARGO_PKG_VERSION")),
+            );
+        if let Some(token) = &self.config.token {
+            req = req.header("X-Nomad-Token", token);
+        }
+        if body.is_some() {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|e| http_err(e.to_string()))?;
+        let exchange = async {
+            let resp = sender.send_request(req).await?;
+            let status = resp.status();
+            let bytes = resp.into_body().collect().await?.to_bytes();
+            Ok::<_, hyper::Error>((status, bytes))
+        };
+        let mut exchange = std::pin::pin!(exchange);
+        let mut conn = std::pin::pin!(conn);
+        let run = async {
+            tokio::select! {
+                r = &mut exchange => r,
+                c = &mut conn => match c {
+                    // The connection may close right after delivering the answer.
+                    Ok(()) => exchange.await,
+                    Err(e) => Err(e),
+                },
+            }
+        };
+        let (status, bytes) = tokio::time::timeout(REQUEST_TIMEOUT, run)
+            .await
+            .map_err(|_| http_err(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())))?
+            .map_err(|e| http_err(e.to_string()))?;
+        if status.is_success() {
+            Ok(bytes)
+        } else {
+            Err(status_error(status, &bytes))
+        }
+    }
+
+    fn uri(&self, path: &str, query: &[(&str, &str)]) -> String {
+        let mut pairs: Vec<(&str, &str)> = query.to_vec();
+        if let Some(r) = &self.config.region {
+            pairs.push(("region", r));
+        }
+        if let Some(ns) = &self.config.namespace {
+            pairs.push(("namespace", ns));
+        }
+        let mut uri = path.to_string();
+        for (i, (k, v)) in pairs.iter().enumerate() {
+            uri.push(if i == 0 { '?' } else { '&' });
+            uri.push_str(&escape(k));
+            uri.push('=');
+            uri.push_str(&escape(v));
+        }
+        uri
+    }
+}
+
+fn status_error(status: StatusCode, body: &[u8]) -> ApiError {
+    ApiError::Status {
+        code: status.as_u16(),
+        body: String::from_utf8_lossy(body).trim().to_string(),
+    }
+}
+
+fn decode<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| ApiError::Decode {
+        path: path.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(address: &str) -> Config {
+        Config {
+            address: address.into(),
+            region: None,
+            namespace: None,
+            token: None,
+        }
+    }
+
+    #[test]
+    fn parses_addresses() {
+        assert_eq!(
+            Client::new(cfg("http://127.0.0.1:4646")).unwrap().authority,
+            "127.0.0.1:4646"
+        );
+        assert_eq!(
+            Client::new(cfg("http://agent")).unwrap().authority,
+            "agent:4646"
+        );
+        assert_eq!(
+            Client::new(cfg("localhost:80/")).unwrap().authority,
+            "localhost:80"
+        );
+        assert!(Client::new(cfg("https://x")).is_err());
+        assert!(Client::new(cfg("http://x:port")).is_err());
+        assert!(Client::new(cfg("http://")).is_err());
+    }
+
+    #[test]
+    fn query_carries_region_and_namespace() {
+        let mut c = Client::new(cfg("http://a")).unwrap();
+        c.set_namespace("prod");
+        c.set_region("eu");
+        assert_eq!(
+            c.uri("/v1/job/a%2Fb", &[("purge", "true")]),
+            "/v1/job/a%2Fb?purge=true&region=eu&namespace=prod"
+        );
+        assert_eq!(c.namespace(), "prod");
+    }
+
+    #[tokio::test]
+    async fn connection_refused_names_the_address() {
+        // Bind then drop a listener so the port is (very likely) closed.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let c = Client::new(cfg(&format!("http://127.0.0.1:{port}"))).unwrap();
+        let err = c
+            .get::<serde_json::Value>("/v1/jobs", &[])
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, ApiError::Connect { .. }), "{text}");
+        assert!(text.contains(&format!("http://127.0.0.1:{port}")), "{text}");
+        assert!(text.contains("drover agent -dev"), "{text}");
+    }
+}

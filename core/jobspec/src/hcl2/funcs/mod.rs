@@ -1,0 +1,176 @@
+//! The jobspec2 function library (Nomad's `jobspec2/functions.go`), as hcl-rs `FuncDef`s.
+//!
+//! Implemented: see [`NAMES`]. Not implemented (an "undefined function" error names
+//! them): `can`, `try` (hcl-rs evaluates arguments before the call, so they cannot catch
+//! errors), `convert`, `bcrypt`, `rsadecrypt`, `formatdate`, `timeadd`, `yamldecode`,
+//! `yamlencode`, `fileset`, `cidrsubnets`.
+//!
+//! hcl-rs functions are plain `fn` pointers, so the file functions find the job file's
+//! directory through a thread-local set for the duration of one parse ([`BaseDir`]).
+
+mod collections;
+mod encoding;
+mod fs;
+mod numeric;
+mod strings;
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+
+use hcl::Value;
+use hcl::eval::{Context, FuncDef, ParamType};
+
+pub use fs::BaseDir;
+
+/// Every function name registered by [`register`].
+pub const NAMES: &[&str] = &[
+    "abs",
+    "abspath",
+    "base64decode",
+    "base64encode",
+    "basename",
+    "ceil",
+    "chomp",
+    "chunklist",
+    "cidrhost",
+    "cidrnetmask",
+    "cidrsubnet",
+    "coalesce",
+    "coalescelist",
+    "compact",
+    "concat",
+    "contains",
+    "csvdecode",
+    "dirname",
+    "distinct",
+    "element",
+    "file",
+    "filebase64",
+    "fileexists",
+    "flatten",
+    "floor",
+    "format",
+    "formatlist",
+    "indent",
+    "index",
+    "join",
+    "jsondecode",
+    "jsonencode",
+    "keys",
+    "length",
+    "log",
+    "lookup",
+    "lower",
+    "max",
+    "md5",
+    "merge",
+    "min",
+    "parseint",
+    "pathexpand",
+    "pow",
+    "range",
+    "regex_replace",
+    "replace",
+    "reverse",
+    "setintersection",
+    "setproduct",
+    "setunion",
+    "sha1",
+    "sha256",
+    "sha512",
+    "signum",
+    "slice",
+    "sort",
+    "split",
+    "strlen",
+    "strrev",
+    "substr",
+    "title",
+    "trim",
+    "trimprefix",
+    "trimspace",
+    "trimsuffix",
+    "upper",
+    "urlencode",
+    "uuidv4",
+    "uuidv5",
+    "values",
+    "zipmap",
+];
+
+thread_local! {
+    static BASE: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+}
+
+pub(crate) type F = fn(hcl::eval::FuncArgs) -> Result<Value, String>;
+
+fn def(ctx: &mut Context, name: &str, params: &[ParamType], variadic: Option<ParamType>, f: F) {
+    let mut b = FuncDef::builder().params(params.iter().cloned());
+    if let Some(v) = variadic {
+        b = b.variadic_param(v);
+    }
+    ctx.declare_func(name, b.build(f));
+}
+
+/// A context with every function of [`NAMES`].
+///
+/// Built once: declaring ~70 functions costs a linear search each, which
+/// was a tenth of a whole parse; a clone of the finished table is cheaper.
+pub(crate) fn context() -> Context<'static> {
+    static BASE: std::sync::LazyLock<Context<'static>> = std::sync::LazyLock::new(|| {
+        let mut ctx = Context::new();
+        register(&mut ctx);
+        ctx
+    });
+    BASE.clone()
+}
+
+pub(crate) fn register(ctx: &mut Context) {
+    strings::register(ctx);
+    collections::register(ctx);
+    numeric::register(ctx);
+    encoding::register(ctx);
+    fs::register(ctx);
+}
+
+// Small helpers shared by the function files.
+
+pub(crate) fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+pub(crate) fn num(v: &Value) -> Result<f64, String> {
+    match v {
+        Value::Number(n) => n.as_f64().ok_or_else(|| "number out of range".to_string()),
+        Value::String(x) => x
+            .trim()
+            .parse()
+            .map_err(|_| format!("a number is required, found \"{x}\"")),
+        other => Err(format!("a number is required, found `{other}`")),
+    }
+}
+
+pub(crate) fn int(v: &Value) -> Result<i64, String> {
+    let f = num(v)?;
+    if f.fract() != 0.0 {
+        return Err(format!("a whole number is required, found {f}"));
+    }
+    Ok(f as i64)
+}
+
+pub(crate) fn number(f: f64) -> Value {
+    if f.fract() == 0.0 && f.abs() < 9.0e15 {
+        Value::from(f as i64)
+    } else {
+        hcl::Number::from_f64(f).map_or(Value::Null, Value::Number)
+    }
+}
+
+pub(crate) fn list(v: &Value) -> Result<&Vec<Value>, String> {
+    v.as_array()
+        .ok_or_else(|| format!("a list is required, found `{v}`"))
+}

@@ -1,0 +1,52 @@
+//! Raft: replicate opaque entries to a quorum, then apply them to a state machine.
+//!
+//! The pieces, each in its own file:
+//!
+//! * [`StateMachine`] (`fsm.rs`): what the server implements; deterministic and
+//!   pure. [`KvStateMachine`] is a tiny one for tests and examples.
+//! * [`KvEngine`] (`engine.rs`): the ordered key-value store under the log, with
+//!   [`SledEngine`] (sled 0.34.7, under `<data_dir>/server/`) and [`MemEngine`];
+//!   a small trait so the engine can be swapped.
+//! * [`RaftStorage`] (`storage.rs`): raft-rs's `Storage` on top of a [`KvEngine`]:
+//!   entries, hard state, conf state, snapshot; staged writes so that one
+//!   `Ready` costs one batch and at most one flush (group commit).
+//! * [`RaftNode`] (`node.rs`, `apply.rs`): the owned task that drives
+//!   `RawNode`: tick, step, propose, then persist → send → apply → advance.
+//! * [`RaftHandle`] (`handle.rs`): propose and wait until committed and
+//!   applied, read barrier, membership changes, status.
+//! * [`Transport`] (`transport.rs`, `service.rs`): raft messages as opaque
+//!   bytes over gRPC, one reconnecting sender per peer.
+//! * `logging.rs`: raft-rs logs through slog; we forward it to `tracing`.
+
+mod apply;
+mod config;
+mod engine;
+mod error;
+mod fsm;
+mod handle;
+mod logging;
+mod node;
+mod service;
+mod storage;
+mod transport;
+
+pub use config::RaftConfig;
+pub use engine::{KeyValue, KvEngine, MemEngine, SledEngine, WriteBatch};
+pub use error::RaftError;
+pub use fsm::{KvStateMachine, RestoreError, StateMachine};
+pub use handle::{RaftHandle, RaftStatus, Role};
+pub use logging::raft_logger;
+pub use node::RaftNode;
+pub use service::{RaftService, serve};
+pub use storage::{LogSinceSnapshot, RaftStorage};
+pub use transport::{GrpcTransport, Transport};
+
+/// Re-exported so transports and tests can name raft's types without a
+/// direct dependency on the `raft` crate.
+pub use ::raft::prelude::Message;
+
+/// Generated gRPC code for package `drover.raft.v1`.
+#[allow(clippy::all, reason = "generated code; may or may not trip lints")]
+pub mod proto {
+    tonic::include_proto!("drover.raft.v1");
+}

@@ -1,0 +1,162 @@
+//! Shared helpers: start/stop a node, a flush-counting engine, polling.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Once};
+use std::time::Duration;
+
+use drover_server::raft::{
+    KvEngine, KvStateMachine, RaftConfig, RaftError, RaftHandle, RaftNode, Transport, WriteBatch,
+};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub type SharedKv = Arc<Mutex<KvStateMachine>>;
+
+pub fn init_tracing() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    });
+}
+
+/// Quick clocks for tests: 20 ms ticks, elections after 200–400 ms.
+pub fn fast(mut config: RaftConfig) -> RaftConfig {
+    config.tick_interval = Duration::from_millis(20);
+    config.election_ticks = 10;
+    config.heartbeat_ticks = 2;
+    config
+}
+
+pub struct TestNode {
+    pub handle: RaftHandle,
+    pub fsm: SharedKv,
+    pub shutdown: CancellationToken,
+    pub task: JoinHandle<Result<(), RaftError>>,
+}
+
+impl TestNode {
+    pub fn start(
+        config: RaftConfig,
+        engine: impl KvEngine,
+        transport: Box<dyn Transport>,
+    ) -> TestNode {
+        init_tracing();
+        let fsm: SharedKv = Arc::default();
+        let (node, handle) =
+            RaftNode::open(config, engine, fsm.clone(), transport).expect("open raft node");
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(node.run(shutdown.clone()));
+        TestNode {
+            handle,
+            fsm,
+            shutdown,
+            task,
+        }
+    }
+
+    pub fn kv(&self) -> KvStateMachine {
+        self.fsm.lock().expect("fsm lock").clone()
+    }
+
+    /// Stops the node and checks its loop ended cleanly.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let result = tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("node stops within 10 s")
+            .expect("node task joins");
+        result.expect("node loop ends without error");
+    }
+}
+
+/// Polls `cond` until it holds or `timeout` passes; panics naming `what`.
+pub async fn eventually<F, Fut>(what: &str, timeout: Duration, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if cond().await {
+            return;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The one leader all `nodes` agree on, within `timeout`.
+pub async fn agreed_leader(nodes: &[&RaftHandle], timeout: Duration) -> u64 {
+    let mut leader = 0;
+    eventually("one agreed leader", timeout, || {
+        let statuses: Vec<_> = nodes.iter().map(|h| h.status()).collect();
+        let leaders: Vec<_> = statuses
+            .iter()
+            .filter(|s| s.role == drover_server::raft::Role::Leader)
+            .collect();
+        let ok = leaders.len() == 1 && statuses.iter().all(|s| s.leader_id == Some(leaders[0].id));
+        if ok {
+            leader = leaders[0].id;
+        }
+        async move { ok }
+    })
+    .await;
+    leader
+}
+
+/// Counts flushes that reach the engine (fsyncs, for sled).
+pub struct CountingEngine<E> {
+    pub inner: E,
+    pub flushes: Arc<AtomicU64>,
+}
+
+impl<E: KvEngine> KvEngine for CountingEngine<E> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, RaftError> {
+        self.inner.get(key)
+    }
+    fn scan(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), RaftError> {
+        self.inner.scan(start, end, visit)
+    }
+    fn last(&self, start: &[u8], end: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, RaftError> {
+        self.inner.last(start, end)
+    }
+    fn write(&self, batch: WriteBatch) -> Result<(), RaftError> {
+        self.inner.write(batch)
+    }
+    fn flush(&self) -> Result<(), RaftError> {
+        self.flushes.fetch_add(1, Ordering::SeqCst);
+        self.inner.flush()
+    }
+}
+
+pub fn peers(addrs: &[(u64, String)]) -> BTreeMap<u64, String> {
+    addrs.iter().cloned().collect()
+}
+
+/// A transport for a lone server: there is no one to talk to.
+pub struct NoPeers;
+
+impl Transport for NoPeers {
+    fn send(&mut self, msgs: Vec<drover_server::raft::Message>) {
+        assert!(
+            msgs.is_empty(),
+            "a lone server sent {} raft messages",
+            msgs.len()
+        );
+    }
+    fn update_peers(&mut self, _: &BTreeMap<u64, String>) {}
+}

@@ -1,0 +1,103 @@
+//! kill -9 during a burst of writes: every acknowledged write survives, once.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn example_binary() -> PathBuf {
+    // tests run from target/<profile>/deps; `cargo test` builds examples
+    // into target/<profile>/examples.
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin = profile_dir.join("examples").join("raft_node");
+    assert!(
+        bin.exists(),
+        "{} missing: run through `cargo test`, which builds examples",
+        bin.display()
+    );
+    bin
+}
+
+#[test]
+fn acknowledged_writes_survive_sigkill_without_duplicates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = example_binary();
+    let mut child = Command::new(&bin)
+        .args(["burst", &dir.path().display().to_string(), "1000000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn raft_node burst");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut acked = BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // Kill mid-burst, after a few compactions (threshold 200).
+    while acked.len() < 1500 {
+        assert!(
+            Instant::now() < deadline,
+            "only {} acks within 60 s",
+            acked.len()
+        );
+        let line = lines
+            .next()
+            .expect("burst ended early")
+            .expect("read stdout");
+        let (index, key) = parse_ack(&line);
+        assert!(
+            acked.insert(key.clone(), index).is_none(),
+            "{key} acknowledged twice"
+        );
+    }
+    child.kill().expect("SIGKILL"); // std's kill is SIGKILL on unix
+    child.wait().expect("reap");
+    // Lines already written before the kill are acknowledgements too.
+    for line in lines {
+        let Ok(line) = line else { break };
+        let (index, key) = parse_ack(&line);
+        acked.insert(key, index);
+    }
+
+    let out = Command::new(&bin)
+        .args(["dump", &dir.path().display().to_string()])
+        .output()
+        .expect("run raft_node dump");
+    assert!(
+        out.status.success(),
+        "dump failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    let mut stored = BTreeMap::new();
+    for line in text.lines() {
+        let mut parts = line.split(' ');
+        if parts.next() == Some("KEY") {
+            let key = parts.next().expect("key").to_owned();
+            let writes: u64 = parts.next().and_then(|w| w.parse().ok()).expect("writes");
+            stored.insert(key, writes);
+        }
+    }
+    assert!(
+        text.lines().any(|l| l.starts_with("END ")),
+        "dump finished:\n{text}"
+    );
+    for (key, index) in &acked {
+        assert_eq!(
+            stored.get(key),
+            Some(&1),
+            "acknowledged {key} (index {index}) stored exactly once"
+        );
+    }
+    assert!(stored.values().all(|w| *w == 1), "no write applied twice");
+    assert!(stored.len() >= acked.len());
+}
+
+fn parse_ack(line: &str) -> (u64, String) {
+    let mut parts = line.split(' ');
+    assert_eq!(parts.next(), Some("ACK"), "unexpected line {line:?}");
+    let index = parts.next().and_then(|i| i.parse().ok()).expect("index");
+    let key = parts.next().expect("key").to_owned();
+    (index, key)
+}
