@@ -1,8 +1,11 @@
 //! The Drover agent: its configuration ([`config`]), read from Nomad-compatible HCL and
-//! JSON files, and the Nomad-compatible `/v1` HTTP API ([`http`]); later the wiring of
-//! server and client.
+//! JSON files; the Nomad-compatible `/v1` HTTP API ([`http`]) over a [`http::Backend`];
+//! and [`ServerBackend`], that backend over a running `drover_server::Server`. The
+//! `drover agent` command (in the `drover` crate) wires them together.
 
 pub mod config;
 pub mod http;
+mod server_backend;
 
 pub use config::AgentConfig;
+pub use server_backend::{AgentInfo, ServerBackend, backend_error};

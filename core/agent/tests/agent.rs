@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 
 fn seed_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/agent.hcl")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/seed/agent.hcl")
 }
 
 fn from(files: &[(&str, &str)]) -> Result<AgentConfig, Diagnostics> {

@@ -1,6 +1,6 @@
-//! The `/v1` HTTP API over real sockets: a server bound to 127.0.0.1:0 with the
-//! `LocalBackend` test double, driven by a hyper client. One binary, one module per
-//! resource.
+//! The `/v1` HTTP API over real sockets: a real single-node server (Raft on sled in a
+//! tempdir) behind `ServerBackend`, bound to 127.0.0.1:0, driven by a hyper client.
+//! One binary, one module per resource.
 
 #[path = "http/support.rs"]
 mod support;
@@ -17,3 +17,5 @@ mod errors;
 mod events;
 #[path = "http/jobs.rs"]
 mod jobs;
+#[path = "http/placement.rs"]
+mod placement;

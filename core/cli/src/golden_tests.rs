@@ -9,14 +9,14 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::api::types::{
-    JobListStub, JobPlanResponse, NodeListStub, RaftConfiguration, ServerMembers,
-};
 use crate::commands::{eval_status, job_plan, job_status, node_status};
 use crate::commands::{operator_raft_list_peers, server_members};
 use crate::format::Clock;
 use crate::format::allocs::job_list;
 use crate::monitor::{EvalState, Line, outcome, render};
+use drover_types::api::{
+    JobListStub, JobPlanResponse, NodeListStub, RaftConfiguration, ServerMembers,
+};
 
 #[derive(Deserialize)]
 struct Case {

@@ -1,10 +1,11 @@
 //! End-to-end tests of the `drover` command, run as a real process against
-//! real plugin binaries of this workspace.
+//! real plugin binaries of this workspace and a real `drover agent -dev`.
 //!
 //! The plugin binaries are built by `cargo test --workspace` (each driver
 //! crate has integration tests, so cargo builds its binary; examples are built
 //! for the SDK's tests).
 
+mod real_agent;
 mod stub_agent;
 
 use std::path::{Path, PathBuf};
@@ -177,7 +178,7 @@ fn single_dash_flags_work_like_nomad() {
 }
 
 fn seed_agent_config() -> PathBuf {
-    repo_file("core/agent/tests/fixtures/agent.hcl")
+    repo_file("tests/fixtures/seed/agent.hcl")
 }
 
 #[test]
@@ -235,7 +236,7 @@ fn config_validate_reports_every_error_and_exits_1() {
 #[test]
 fn job_validate_accepts_the_seed_jobs_and_reports_errors() {
     for seed in ["job-bvc.hcl", "job-tetris.hcl"] {
-        let path = repo_file("../shared/fixtures/seed").join(seed);
+        let path = repo_file("tests/fixtures/seed").join(seed);
         let (out, text) = run(drover().args(["job", "validate"]).arg(&path));
         assert_eq!(out.status.code(), Some(0), "{seed}: {text}");
         assert!(text.contains("Job validation successful"), "{text}");
@@ -300,7 +301,6 @@ fn job_inspect_prints_api_json_with_vars() {
 }
 
 const EVAL_ID: &str = "5f4c2a1e-7b3d-4c1e-8f00-1a2b3c4d5e6f";
-const STOP_EVAL_ID: &str = "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
 const ALLOC_ID: &str = "c2e0d1f4-9a3b-4c1e-8f00-0a0b0c0d0e0f";
 const NODE_ID: &str = "8d1b5e7a-1111-4222-8333-444455556666";
 
@@ -414,25 +414,17 @@ fn job_run_detach_registers_the_parsed_job() {
     assert_eq!(body["Submission"]["Format"], "hcl2");
     assert_eq!(body["EnforceIndex"], false);
 
-    // -check-index turns on index enforcement; the server's refusal reads like Nomad's.
-    agent.route(
-        "POST /v1/jobs",
-        500,
-        "Enforcing job modify index 5: job exists with conflicting job modify index: 12",
-    );
-    let (out, text) = run(drover_at(&agent)
+    // -check-index turns on index enforcement (the real agent's refusal is checked in
+    // `real_agent_end_to_end`).
+    let (_, text) = run(drover_at(&agent)
         .args(["job", "run", "-detach", "-check-index", "5"])
         .arg(&job));
-    assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(
-        text.contains("Enforcing job modify index 5: job exists with conflicting job modify index: 12\nJob not updated"),
-        "{text}"
-    );
     let body: serde_json::Value =
         serde_json::from_str(&agent.last("POST /v1/jobs").body).expect("JSON body");
     assert_eq!(
         (body["EnforceIndex"].clone(), body["JobModifyIndex"].clone()),
-        (true.into(), 5.into())
+        (true.into(), 5.into()),
+        "{text}"
     );
 }
 
@@ -602,56 +594,6 @@ fn job_status_renders_the_stubbed_job() {
 }
 
 #[test]
-fn job_stop_detaches_with_the_eval_id_or_monitors_with_purge() {
-    let agent = stub_with_web_job();
-    agent.route(
-        "DELETE /v1/job/web",
-        200,
-        format!(
-            r#"{{"EvalID":"{STOP_EVAL_ID}","EvalCreateIndex":20,"JobModifyIndex":20,"Index":20}}"#
-        ),
-    );
-    let (out, text) = run(drover_at(&agent).args(["job", "stop", "-detach", "web"]));
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        format!("{STOP_EVAL_ID}\n")
-    );
-    assert_eq!(agent.last("DELETE").line, "DELETE /v1/job/web");
-
-    agent.route(
-        &format!("GET /v1/evaluation/{STOP_EVAL_ID}"),
-        200,
-        eval_json(
-            STOP_EVAL_ID,
-            "complete",
-            "job-deregister",
-            serde_json::Value::Null,
-        ),
-    );
-    agent.route(
-        &format!("GET /v1/evaluation/{STOP_EVAL_ID}/allocations"),
-        200,
-        "[]",
-    );
-    let (out, text) =
-        run(drover_at(&agent).args(["job", "stop", "-purge", "-namespace", "prod", "web"]));
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    assert_eq!(
-        agent.last("DELETE").line,
-        "DELETE /v1/job/web?purge=true&namespace=prod"
-    );
-    assert!(
-        text.contains(r#"Evaluation triggered by job "web""#),
-        "{text}"
-    );
-    assert!(
-        text.contains(r#": Evaluation "9b8a7c6d" finished with status "complete""#),
-        "{text}"
-    );
-}
-
-#[test]
 fn connection_refused_names_the_address_and_exits_1() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -678,4 +620,216 @@ fn connection_refused_names_the_address_and_exits_1() {
         .env("NOMAD_ADDR", &addr));
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains(&addr), "{text}");
+}
+
+/// `drover` pointed at a real agent through NOMAD_ADDR, the rest of the host's
+/// NOMAD_*/DROVER_* environment cleared.
+fn drover_nomad_addr(agent: &real_agent::RealAgent) -> Command {
+    let mut cmd = drover();
+    for var in [
+        "DROVER_ADDR",
+        "NOMAD_TOKEN",
+        "NOMAD_NAMESPACE",
+        "NOMAD_REGION",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("NOMAD_ADDR", agent.address());
+    cmd
+}
+
+/// Runs `args` until its output satisfies `ok` (the server works asynchronously),
+/// within 20 s; returns the last output.
+fn until_output(mut make: impl FnMut() -> Command, ok: impl Fn(&str) -> bool) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let (out, text) = run(&mut make());
+        if out.status.success() && ok(&text) {
+            return text;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "never got the expected output; last:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn real_agent_end_to_end() {
+    let mut agent = real_agent::RealAgent::start(Path::new(env!("CARGO_BIN_EXE_drover")));
+    let leader = agent.wait_for_leader();
+    assert_eq!(leader, format!("127.0.0.1:{}", agent.serf));
+    assert_eq!(
+        agent.banner("Bind Addrs"),
+        format!(
+            "HTTP: [127.0.0.1:{}]; Serf: 127.0.0.1:{}",
+            agent.http, agent.serf
+        )
+    );
+    let data_dir = agent.banner("Data Dir");
+    let data_dir = PathBuf::from(data_dir.trim_end_matches(" (temporary)"));
+    assert!(data_dir.join("server").is_dir(), "{}", data_dir.display());
+    assert!(
+        agent
+            .output()
+            .contains("the client is not available in this build yet"),
+        "{}",
+        agent.output()
+    );
+
+    // Register the example job without monitoring.
+    let hello = repo_file("examples/jobs/hello.hcl");
+    let (out, text) = run(drover_nomad_addr(&agent)
+        .args(["job", "run", "-detach"])
+        .arg(&hello));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let eval_id = stdout
+        .strip_prefix("Job registration successful\nEvaluation ID: ")
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(eval_id.len(), 36, "{stdout}");
+
+    // No client node exists: the job is queued, its placement failure explained.
+    let status = until_output(
+        || {
+            let mut c = drover_nomad_addr(&agent);
+            c.args(["job", "status", "hello"]);
+            c
+        },
+        |t| t.contains("Placement Failure"),
+    );
+    for want in [
+        "ID            = hello",
+        "Type          = batch",
+        "Status        = pending",
+        "Task Group  Queued  Starting  Running  Failed  Complete  Lost  Unknown",
+        "hello       1       0         0        0       0         0     0",
+        "Task Group \"hello\":\n  * No nodes were eligible for evaluation",
+        "No allocations placed",
+    ] {
+        assert!(status.contains(want), "missing {want:?}:\n{status}");
+    }
+    let (out, text) = run(drover_nomad_addr(&agent).args(["status"]));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.starts_with(
+            "ID     Type   Priority  Status   Submit Date\nhello  batch  50        pending  "
+        ),
+        "{text}"
+    );
+
+    // -check-index against the registered version: the server's refusal, Nomad's words.
+    let (out, text) = run(drover_nomad_addr(&agent)
+        .args(["job", "run", "-detach", "-check-index", "5"])
+        .arg(&hello));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(
+            "Enforcing job modify index 5: job exists with conflicting job modify index: "
+        ) && text.contains("\nJob not updated"),
+        "{text}"
+    );
+
+    // Stop and purge, monitoring the deregister eval to completion.
+    let (out, text) = run(drover_nomad_addr(&agent).args(["job", "stop", "-purge", "hello"]));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(r#"Evaluation triggered by job "hello""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"finished with status "complete""#),
+        "{text}"
+    );
+    let (out, text) = run(drover_nomad_addr(&agent).args(["status"]));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(text.trim(), "No running jobs");
+    let (out, text) = run(drover_nomad_addr(&agent).args(["job", "status", "hello"]));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(r#"No job(s) with prefix or ID "hello" found"#),
+        "{text}"
+    );
+
+    // The cluster as the server sees it.
+    let (out, text) = run(drover_nomad_addr(&agent).args(["server", "members"]));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let mut rows = text.lines();
+    assert_eq!(
+        rows.next()
+            .map(|h| h.split_whitespace().collect::<Vec<_>>().join(" ")),
+        Some("Name Address Port Status Leader Raft Version Build Datacenter Region".into()),
+        "{text}"
+    );
+    let row: Vec<&str> = rows.next().unwrap_or_default().split_whitespace().collect();
+    assert_eq!(
+        row.get(1..).map(<[&str]>::to_vec),
+        Some(vec![
+            "127.0.0.1",
+            &agent.serf.to_string(),
+            "alive",
+            "true",
+            "3",
+            env!("CARGO_PKG_VERSION"),
+            "dc1",
+            "global"
+        ]),
+        "{text}"
+    );
+    let (out, text) = run(drover_nomad_addr(&agent).args(["operator", "raft", "list-peers"]));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.lines().nth(1).is_some_and(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.get(2..) == Some(&[leader.as_str(), "leader", "true", "3"][..])
+        }),
+        "{text}"
+    );
+
+    // SIGTERM: a prompt, clean exit that removes the dev data dir.
+    let log_file = agent.log_file();
+    let (status, took, output) = agent.terminate();
+    assert_eq!(status.code(), Some(0), "{output}");
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+    assert!(
+        output.contains("==> Caught signal: terminated\n==> Gracefully shutting down agent..."),
+        "{output}"
+    );
+    assert!(!data_dir.exists(), "{} left behind", data_dir.display());
+    let log = std::fs::read_to_string(&log_file).expect("the agent's log_file");
+    assert!(log.contains("agent started"), "{log}");
+    assert!(log.contains("agent stopped"), "{log}");
+}
+
+#[test]
+fn agent_rejects_bad_configuration_with_diagnostics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.hcl");
+    std::fs::write(
+        &bad,
+        "server {\n  enabled = true\n  bootstrap_expekt = 1\n}\n",
+    )
+    .expect("write");
+    let (out, text) = run(drover().args(["agent", "-dev", "-config"]).arg(&bad));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{}:3:3: server.bootstrap_expekt: unknown key \"bootstrap_expekt\"",
+            bad.display()
+        )),
+        "{text}"
+    );
+    // Flags are validated like files.
+    let (out, text) = run(drover().args(["agent", "-dev", "-data-dir", "relative/dir"]));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("data_dir"), "{text}");
+    // Neither server nor client.
+    let (out, text) = run(drover().args(["agent", "-data-dir", "/tmp"]));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("must specify either server, client or dev mode for the agent"),
+        "{text}"
+    );
 }

@@ -27,7 +27,7 @@ pub fn fixture(name: &str) -> PathBuf {
 
 pub fn seed(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/seed")
+        .join("../../tests/fixtures/seed")
         .join(name)
 }
 

@@ -11,11 +11,15 @@
 //! * [`Job::validate`] reports every rule broken, each with a structured
 //!   [`ValidationError::path`] the parser maps back to a file position.
 //! * The cluster model ([`node`], [`alloc`], [`eval`], [`plan`], …) is plain data.
+//! * [`api`]: the other `/v1` request and response bodies (write requests and
+//!   responses, list stubs, diffs, members, health, metrics), shared by the HTTP
+//!   layer, the server and the CLI.
 
 mod de;
 
 pub mod alloc;
 pub mod allocated;
+pub mod api;
 pub mod artifact;
 mod canonicalize;
 pub mod constraint;

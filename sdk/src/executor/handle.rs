@@ -92,12 +92,14 @@ pub async fn launch_with(program: &Path, spec: &ExecSpec) -> Result<Executor, Pl
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(log);
-    // No `pre_exec` here: a closure forces fork() of this large,
-    // multi-threaded process, while without one std uses posix_spawn, which
-    // took raw_exec's start-to-exit from 5.4 ms to XX ms. The executor calls
-    // setsid() and ignores the stop signals as its first instructions; until
-    // then it is in the plugin's process group, which the host keeps away
-    // from terminal signals.
+    // SAFETY: setsid is async-signal-safe. Its own session from the first
+    // instruction: signals to the plugin's group or session never reach it.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
     let mut child = cmd.spawn().map_err(|e| {
         PluginError::internal(format!("starting executor {}: {e}", program.display()))
     })?;

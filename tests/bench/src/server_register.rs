@@ -1,23 +1,54 @@
-//! `drover-bench server-register`: job registrations through one server on a
-//! tempdir until each job's allocation is committed through Raft on disk.
+//! `drover-bench server-register`: job registrations through the `/v1/jobs` HTTP API
+//! of one server on a tempdir until each job's allocation is committed through Raft
+//! on disk.
 //!
-//! Registrations call `Server::job_register` in-process (the `/v1/jobs` HTTP path
-//! comes with the agent and adds JSON and a socket per request). A job counts as
-//! placed when its allocation is visible in the state view, i.e. its
-//! `ApplyPlanResults` entry was fsynced and applied. Baseline: this disk's fsync
-//! latency, measured in the same run (4 KiB write + fsync).
+//! The API is the agent's own router over `ServerBackend`, served in-process on
+//! 127.0.0.1:0; each client posts `{"Job": …}` JSON on a kept-alive HTTP/1.1
+//! connection, as an API client would. A job counts as placed when its allocation is
+//! visible in the server's state view, i.e. its `ApplyPlanResults` entry was fsynced
+//! and applied. Baseline: this disk's fsync latency, measured in the same run (4 KiB
+//! write + fsync).
 
 use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use bytes::Bytes;
+use drover_agent::http::{router, serve};
+use drover_agent::{AgentInfo, ServerBackend};
 use drover_server::{Server, ServerConfig, sim};
 use drover_state::Table;
 use drover_types::JobRegisterRequest;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use tokio_util::sync::CancellationToken;
 
 use crate::stats::Samples;
+
+/// `POST /v1/jobs` with `req`; fails unless the API answers 200.
+async fn post_job(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    url: &str,
+    req: &JobRegisterRequest,
+) -> anyhow::Result<()> {
+    let body = serde_json::to_vec(req).context("encode job")?;
+    let request = hyper::Request::post(url)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .context("build request")?;
+    let resp = client.request(request).await.context("POST /v1/jobs")?;
+    let status = resp.status();
+    let body = resp.into_body().collect().await.context("read answer")?;
+    anyhow::ensure!(
+        status == 200,
+        "POST /v1/jobs: {status}: {}",
+        String::from_utf8_lossy(&body.to_bytes())
+    );
+    Ok(())
+}
 
 /// fsync latencies of 4 KiB appends in `dir`.
 fn measure_fsync(dir: &std::path::Path, n: usize) -> anyhow::Result<Samples> {
@@ -68,16 +99,25 @@ pub async fn run(
          (count 1), {clients} concurrent clients, {schedulers} scheduler workers",
         dir.path().display()
     );
-    println!(
-        "registrations call Server::job_register in-process; the HTTP path (/v1/jobs) comes \
-         with the agent"
-    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("bind the HTTP API")?;
+    let url = format!("http://{}/v1/jobs", listener.local_addr()?);
+    let api = router(Arc::new(ServerBackend::new(
+        server.clone(),
+        AgentInfo::default(),
+    )));
+    let http_task = tokio::spawn(serve(listener, api, shutdown.clone()));
+    println!("registrations: POST {url} (the agent's router over ServerBackend)");
     let flushes0 = server.raft_status().flushes;
     let started = Instant::now();
     let mut set = tokio::task::JoinSet::new();
     let server = Arc::new(server);
     for c in 0..clients {
         let s = server.clone();
+        let url = url.clone();
+        let http: Client<HttpConnector, Full<Bytes>> =
+            Client::builder(TokioExecutor::new()).build_http();
         set.spawn(async move {
             let mut lat = Vec::new();
             for i in (c..jobs).step_by(clients) {
@@ -87,9 +127,9 @@ pub async fn run(
                     job: Some(sim::service_job(&id, 1, 10, 10)),
                     ..Default::default()
                 };
-                s.job_register(req)
+                post_job(&http, &url, &req)
                     .await
-                    .map_err(|e| anyhow::anyhow!("{id}: {e}"))?;
+                    .with_context(|| id.clone())?;
                 let mut seen = 0;
                 loop {
                     let v = s
@@ -120,6 +160,7 @@ pub async fn run(
     let elapsed = started.elapsed();
     let flushes = server.raft_status().flushes - flushes0;
     shutdown.cancel();
+    let _ = http_task.await;
     let _ = done.await;
     let lat = Samples::new(all);
     let rate = jobs as f64 / elapsed.as_secs_f64();

@@ -54,3 +54,25 @@ fn raw_exec_start_prints_its_result() {
         "{text}"
     );
 }
+
+#[test]
+fn server_register_prints_its_result() {
+    let text = run_bench(&[
+        "server-register",
+        "--nodes",
+        "5",
+        "--jobs",
+        "40",
+        "--clients",
+        "4",
+    ]);
+    assert!(
+        text.contains("registrations: POST http://127.0.0.1:"),
+        "{text}"
+    );
+    let fields = result_line(&text, "server-register");
+    assert!(
+        fields[2].starts_with("rate=") && fields[2].ends_with("jobs/s"),
+        "{text}"
+    );
+}

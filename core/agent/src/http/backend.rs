@@ -5,7 +5,8 @@
 //! [`StateView`] snapshots (and [`Backend::wait_for`] for blocking queries), writes
 //! through the methods below, which the real server implements by proposing
 //! [`drover_state::Command`]s to Raft (and, for `job_plan`, running the scheduler on a
-//! snapshot). [`super::LocalBackend`] is a one-layer test double over a `StateStore`.
+//! snapshot). [`crate::ServerBackend`] implements it over a running
+//! `drover_server::Server`; request and response bodies are `drover_types::api`'s.
 //!
 //! Contract for implementors:
 //! * Writes return once the entry is committed and applied, with `Index` = its Raft
@@ -15,17 +16,26 @@
 //! * Errors are [`BackendError`]s; the HTTP status and text are chosen in
 //!   [`super::error`] only.
 
-use super::types::{
+use async_trait::async_trait;
+use drover_state::{ApplyError, EventBatch, StateView, Table};
+use drover_types::api::{
     AgentHealthResponse, AllocStopResponse, JobDeregisterRequest, JobDeregisterResponse,
     JobDispatchRequest, JobDispatchResponse, JobEvaluateRequest, JobPlanRequest, JobPlanResponse,
     JobScaleRequest, MetricsSummary, NodeDrainRequest, NodeEligibilityRequest, NodeUpdateResponse,
-    PeriodicForceResponse, QueryMeta, RaftConfiguration, ServerMembers,
+    PeriodicForceResponse, RaftConfiguration, ServerMembers,
 };
-use async_trait::async_trait;
-use drover_state::{ApplyError, EventBatch, StateView, Table};
 use drover_types::{JobRegisterRequest, JobRegisterResponse, ValidationError, multierror_text};
 use std::sync::Arc;
 use tokio::time::Instant;
+
+/// Query meta of a read (`X-Nomad-KnownLeader`, `X-Nomad-LastContact`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryMeta {
+    /// A leader is known.
+    pub known_leader: bool,
+    /// Milliseconds since the last contact with the leader (0 on the leader).
+    pub last_contact_ms: u64,
+}
 
 /// Why a backend call failed. Each variant maps to one HTTP status (see
 /// [`super::error`]); the `String`s are the exact texts clients see.

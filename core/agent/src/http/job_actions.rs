@@ -5,11 +5,11 @@
 use super::error::{ApiError, ApiResult};
 use super::jobs::admit;
 use super::respond::Ctx;
-use super::types::{
-    JobDeregisterRequest, JobDispatchRequest, JobEvaluateRequest, JobPlanRequest, JobScaleRequest,
-    ScalingRequestBody,
-};
 use axum::body::Body;
+use drover_types::api::{
+    JobDeregisterRequest, JobDispatchRequest, JobEvaluateRequest, JobPlanRequest, JobScaleRequest,
+    ScalingRequest,
+};
 
 /// Nomad's `DispatchPayloadSizeLimit`.
 pub const DISPATCH_PAYLOAD_LIMIT: usize = 16 * 1024;
@@ -59,8 +59,8 @@ pub async fn plan(ctx: &Ctx, body: Body, ns: &str, id: &str) -> ApiResult {
 
 /// `POST/PUT /v1/job/:id/scale`.
 pub async fn scale(ctx: &Ctx, body: Body, ns: &str, id: &str) -> ApiResult {
-    let body: ScalingRequestBody = ctx.json_body(body).await?;
-    let target = body.target.unwrap_or_default();
+    let body: ScalingRequest = ctx.json_body(body).await?;
+    let target = body.target;
     if target.get("Job").is_some_and(|j| !j.is_empty() && j != id) {
         return Err(ApiError::bad_request("job ID in payload did not match URL"));
     }
@@ -74,11 +74,11 @@ pub async fn scale(ctx: &Ctx, body: Body, ns: &str, id: &str) -> ApiResult {
         job_id: id.to_string(),
         group,
         count: body.count,
-        message: body.message.unwrap_or_default(),
-        error: body.error.unwrap_or(false),
-        meta: body.meta.unwrap_or_default(),
-        policy_override: body.policy_override.unwrap_or(false),
-        job_modify_index: body.job_modify_index.unwrap_or(0),
+        message: body.message,
+        error: body.error,
+        meta: body.meta,
+        policy_override: body.policy_override,
+        job_modify_index: body.job_modify_index,
     };
     let resp = ctx.backend().job_scale(req).await?;
     ctx.write_json(resp.index, &resp)

@@ -8,65 +8,9 @@ use super::error::{ApiError, ApiResult};
 use super::respond::Ctx;
 use axum::body::Body;
 use drover_state::Table;
-use drover_types::{Job, JobRegisterRequest, JobSummary, JobType, multierror_text};
+use drover_types::api::JobListStub;
+use drover_types::{Job, JobRegisterRequest, JobType, multierror_text};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use std::collections::BTreeMap;
-
-/// `JobListStub`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct JobListStub<'a> {
-    #[serde(rename = "ID")]
-    id: &'a str,
-    #[serde(rename = "ParentID")]
-    parent_id: &'a str,
-    name: &'a str,
-    namespace: &'a str,
-    datacenters: &'a [String],
-    node_pool: &'a str,
-    multiregion: Option<&'a Value>,
-    #[serde(rename = "Type")]
-    job_type: &'a str,
-    priority: i64,
-    periodic: bool,
-    parameterized_job: bool,
-    stop: bool,
-    status: &'a str,
-    status_description: &'a str,
-    job_summary: Option<&'a JobSummary>,
-    create_index: u64,
-    modify_index: u64,
-    job_modify_index: u64,
-    submit_time: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    meta: Option<&'a BTreeMap<String, String>>,
-}
-
-fn stub<'a>(job: &'a Job, summary: Option<&'a JobSummary>, meta: bool) -> JobListStub<'a> {
-    JobListStub {
-        id: job.id(),
-        parent_id: job.parent_id.as_deref().unwrap_or(""),
-        name: job.name.as_deref().unwrap_or(""),
-        namespace: job.namespace(),
-        datacenters: &job.datacenters,
-        node_pool: job.node_pool.as_deref().unwrap_or(""),
-        multiregion: job.multiregion.as_ref(),
-        job_type: job.job_type.as_deref().unwrap_or(""),
-        priority: job.priority.unwrap_or(0),
-        periodic: job.is_periodic(),
-        parameterized_job: job.is_parameterized(),
-        stop: job.stop.unwrap_or(false),
-        status: job.status.as_deref().unwrap_or(""),
-        status_description: job.status_description.as_deref().unwrap_or(""),
-        job_summary: summary,
-        create_index: job.create_index.unwrap_or(0),
-        modify_index: job.modify_index.unwrap_or(0),
-        job_modify_index: job.job_modify_index.unwrap_or(0),
-        submit_time: job.submit_time.unwrap_or(0),
-        meta: meta.then_some(&job.meta),
-    }
-}
 
 /// `GET /v1/jobs?prefix=&namespace=&meta=`; `namespace=*` lists every namespace.
 pub async fn list(ctx: Ctx) -> ApiResult {
@@ -83,7 +27,7 @@ pub async fn list(ctx: Ctx) -> ApiResult {
             .into_iter()
             .map(|j| {
                 let s = v.job_summary(j.namespace(), j.id()).map(|s| s.as_ref());
-                stub(j, s, meta)
+                JobListStub::new(j, s, meta)
             })
             .collect();
         // Serialize inside the view's lifetime.

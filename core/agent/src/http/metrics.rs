@@ -3,8 +3,8 @@
 
 use super::error::{ApiError, ApiResult};
 use super::respond::{Ctx, text};
-use super::types::MetricsSummary;
 use axum::http::StatusCode;
+use drover_types::api::MetricsSummary;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -91,7 +91,7 @@ pub fn prometheus(s: &MetricsSummary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::types::{GaugeValue, SampledValue};
+    use drover_types::api::{GaugeValue, SampledValue};
 
     #[test]
     fn renders_text_format() {

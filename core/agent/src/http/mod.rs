@@ -2,9 +2,9 @@
 //!
 //! Why this shape: handlers only translate between HTTP and a [`Backend`], the
 //! server's RPC surface (`Job.Register`, `Node.UpdateDrain`, …) plus consistent state
-//! snapshots; Raft and the schedulers stay behind it, so the API is tested against
-//! [`LocalBackend`] (a one-layer test double over a `StateStore`) and served by the
-//! real server unchanged.
+//! snapshots; Raft and the schedulers stay behind it. The agent serves it over
+//! [`crate::ServerBackend`] (a running `drover_server::Server`), and the tests drive
+//! that same pairing over real sockets. Bodies are `drover_types::api`'s.
 //!
 //! * One file per resource: [`jobs`] (`/v1/jobs*`, `/v1/validate/job`), [`job`]
 //!   (`/v1/job/:id` and its sub-resources), [`allocs`], [`evals`], [`nodes`],
@@ -14,12 +14,14 @@
 //!   errors to status codes and texts).
 //!
 //! ```no_run
-//! # async fn run() -> std::io::Result<()> {
-//! use drover_agent::http::{LocalBackend, router, serve};
+//! # async fn run(server: drover_server::Server) -> std::io::Result<()> {
+//! use drover_agent::ServerBackend;
+//! use drover_agent::http::{router, serve};
 //! use std::sync::Arc;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:4646").await?;
 //! let shutdown = tokio_util::sync::CancellationToken::new();
-//! serve(listener, router(Arc::new(LocalBackend::new())), shutdown).await
+//! let backend = ServerBackend::new(server, Default::default());
+//! serve(listener, router(Arc::new(backend)), shutdown).await
 //! # }
 //! ```
 
@@ -34,17 +36,13 @@ pub mod job;
 mod job_actions;
 mod job_reads;
 pub mod jobs;
-pub mod local;
-mod local_cluster;
 pub mod metrics;
 pub mod nodes;
 pub mod query;
 pub mod respond;
-pub mod types;
 
-pub use backend::{Backend, BackendError, BackendResult};
+pub use backend::{Backend, BackendError, BackendResult, QueryMeta};
 pub use error::{ApiError, ApiResult};
-pub use local::LocalBackend;
 
 use axum::Router;
 use axum::extract::Extension;

@@ -5,17 +5,13 @@
 use super::blocking::{blocking_list, blocking_read};
 use super::error::{ApiError, ApiResult};
 use super::respond::Ctx;
-use super::types::{NodeDrainRequest, NodeEligibilityRequest};
 use axum::body::Body;
 use axum::extract::Path;
 use axum::http::{Method, StatusCode};
 use drover_state::Table;
-use drover_types::Node;
-use drover_types::node::{ClientHostVolume, DriverInfo, NodeReservedResources, NodeResources};
-use drover_types::{Allocation, NodeStatus, SchedulingEligibility};
-use serde::Serialize;
+use drover_types::api::{NodeDrainRequest, NodeEligibilityRequest, NodeListStub};
+use drover_types::{Allocation, Node};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// A node as the API shows it: without `SecretID`, with `Drain`.
 pub fn node_json(node: &Node) -> Value {
@@ -27,77 +23,6 @@ pub fn node_json(node: &Node) -> Value {
     v
 }
 
-/// `NodeListStub`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct NodeListStub<'a> {
-    address: &'a str,
-    #[serde(rename = "ID")]
-    id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    attributes: Option<BTreeMap<&'a str, &'a str>>,
-    datacenter: &'a str,
-    name: &'a str,
-    node_pool: &'a str,
-    node_class: &'a str,
-    version: &'a str,
-    drain: bool,
-    scheduling_eligibility: SchedulingEligibility,
-    status: NodeStatus,
-    status_description: &'a str,
-    drivers: &'a BTreeMap<String, DriverInfo>,
-    host_volumes: &'a BTreeMap<String, ClientHostVolume>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    node_resources: Option<&'a NodeResources>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reserved_resources: Option<&'a NodeReservedResources>,
-    last_drain: Option<&'a Value>,
-    create_index: u64,
-    modify_index: u64,
-}
-
-fn attr<'a>(n: &'a Node, k: &str) -> &'a str {
-    n.attributes.get(k).map_or("", String::as_str)
-}
-
-fn stub(n: &Node, resources: bool, os: bool) -> NodeListStub<'_> {
-    NodeListStub {
-        address: attr(n, "unique.network.ip-address"),
-        id: &n.id,
-        attributes: os.then(|| {
-            ["os.name", "os.version"]
-                .into_iter()
-                .filter_map(|k| n.attributes.get_key_value(k))
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect()
-        }),
-        datacenter: &n.datacenter,
-        name: &n.name,
-        node_pool: &n.node_pool,
-        node_class: &n.node_class,
-        version: attr(n, "nomad.version"),
-        drain: n.drain_strategy.is_some(),
-        scheduling_eligibility: n.scheduling_eligibility,
-        status: n.status,
-        status_description: &n.status_description,
-        drivers: &n.drivers,
-        host_volumes: &n.host_volumes,
-        node_resources: if resources {
-            n.node_resources.as_ref()
-        } else {
-            None
-        },
-        reserved_resources: if resources {
-            n.reserved_resources.as_ref()
-        } else {
-            None
-        },
-        last_drain: n.last_drain.as_ref(),
-        create_index: n.create_index,
-        modify_index: n.modify_index,
-    }
-}
-
 /// `GET /v1/nodes?prefix=&resources=&os=`.
 pub async fn list(ctx: Ctx) -> ApiResult {
     let prefix = ctx.params.prefix().to_string();
@@ -106,7 +31,7 @@ pub async fn list(ctx: Ctx) -> ApiResult {
     blocking_list(&ctx, &[Table::Nodes], |v| {
         let out: Vec<NodeListStub> = v
             .nodes_by_prefix(&prefix)
-            .map(|n| stub(n, resources, os))
+            .map(|n| NodeListStub::new(n, resources, os))
             .collect();
         serde_json::to_value(&out).map_err(|e| ApiError::internal(e.to_string()))
     })

@@ -3,9 +3,9 @@
 //! with `?pretty`, and the `X-Nomad-*` meta headers.
 
 use super::backend::Backend;
+use super::backend::QueryMeta;
 use super::error::{ApiError, ApiResult};
 use super::query::Params;
-use super::types::QueryMeta;
 use super::{AppState, Shutdown};
 use axum::body::Body;
 use axum::extract::FromRequestParts;

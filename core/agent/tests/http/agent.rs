@@ -5,10 +5,13 @@ use crate::support::{Server, minimal_job};
 #[tokio::test]
 async fn cluster_information() {
     let s = Server::start().await;
-    assert_eq!(s.get("/v1/status/leader").await.json(), "127.0.0.1:4647");
+    // Drover's servers are addressed by their Raft (gRPC) address.
+    let addr = s.server.raft_addr().to_string();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    assert_eq!(s.get("/v1/status/leader").await.json(), addr.as_str());
     assert_eq!(
         s.get("/v1/status/peers").await.json(),
-        serde_json::json!(["127.0.0.1:4647"])
+        serde_json::json!([addr])
     );
     assert_eq!(
         s.get("/v1/regions").await.json(),
@@ -28,7 +31,7 @@ async fn cluster_information() {
     assert!(me.get("config").is_some() && me.get("member").is_some() && me.get("stats").is_some());
     let raft = s.get("/v1/operator/raft/configuration").await.json();
     assert_eq!(raft["Servers"][0]["Leader"], true);
-    assert_eq!(raft["Servers"][0]["Address"], "127.0.0.1:4647");
+    assert_eq!(raft["Servers"][0]["Address"], addr.as_str());
     s.stop().await;
 }
 

@@ -1,70 +1,40 @@
-//! Allocations, evaluations and nodes, over state seeded through the backend.
+//! Allocations, evaluations and nodes, over state the real server produced: a
+//! simulated node registered through `Node.Register` (kept alive by heartbeats), a job
+//! registered through the API and placed by the schedulers.
 
 use crate::support::{Server, minimal_job};
-use drover_state::Command;
-use drover_state::command::{ApplyPlanResults, NodeRegister};
-use drover_types::{Allocation, Job, Node, NodeStatus, PlanResult};
+use drover_server::sim;
 use hyper::Method;
 use serde_json::json;
 
 const NODE: &str = "4f6c1c1e-0000-4000-8000-000000000001";
 
-/// A ready node, a registered job `web`, and one allocation of it on the node.
+/// A ready node, a registered job `web`, and one allocation of it on the node, placed
+/// by the scheduler.
 async fn seeded() -> (Server, String, String) {
-    let s = Server::start().await;
-    let node = Node {
-        id: NODE.into(),
-        secret_id: "s3cr3t".into(),
-        name: "node-1".into(),
-        datacenter: "dc1".into(),
-        status: NodeStatus::Ready,
-        attributes: [
-            ("os.name".to_string(), "ubuntu".to_string()),
-            (
-                "unique.network.ip-address".to_string(),
-                "10.0.0.5".to_string(),
-            ),
-            ("kernel.name".to_string(), "linux".to_string()),
-        ]
-        .into(),
-        ..Default::default()
-    };
-    s.backend
-        .apply(Command::NodeRegister(NodeRegister {
-            node,
-            evals: vec![],
-        }))
-        .expect("node registers");
+    let s = Server::start_scheduling().await;
+    let mut node = sim::node(NODE, 4000, 8192);
+    node.secret_id = "s3cr3t".into();
+    node.name = "node-1".into();
+    node.attributes.extend([
+        ("os.name".to_string(), "ubuntu".to_string()),
+        (
+            "unique.network.ip-address".to_string(),
+            "10.0.0.5".to_string(),
+        ),
+    ]);
+    s.add_node(node).await;
     let eval_id = s.register(&minimal_job("web")).await.json()["EvalID"]
         .as_str()
         .unwrap()
         .to_string();
-    let job: Job = serde_json::from_value(s.get("/v1/job/web").await.json()).unwrap();
-    let alloc = Allocation {
-        id: "a1b2c3d4-0000-4000-8000-000000000001".into(),
-        namespace: "default".into(),
-        eval_id: eval_id.clone(),
-        name: Allocation::make_name("web", "web", 0),
-        node_id: NODE.into(),
-        node_name: "node-1".into(),
-        job_id: "web".into(),
-        task_group: "web".into(),
-        ..Default::default()
-    };
-    let result = PlanResult {
-        node_allocation: [(NODE.to_string(), vec![alloc.clone()])].into(),
-        ..Default::default()
-    };
-    s.backend
-        .apply(Command::ApplyPlanResults(ApplyPlanResults {
-            eval_id: eval_id.clone(),
-            job: Some(job),
-            result,
-            evals: vec![],
-            time: 1_700_000_000_000_000_000,
-        }))
-        .expect("plan applies");
-    (s, eval_id, alloc.id)
+    let allocs = s
+        .poll("/v1/job/web/allocations", "web placed", |v| {
+            v.as_array().is_some_and(|a| a.len() == 1)
+        })
+        .await;
+    let alloc_id = allocs[0]["ID"].as_str().unwrap().to_string();
+    (s, eval_id, alloc_id)
 }
 
 #[tokio::test]
@@ -78,7 +48,7 @@ async fn allocation_reads_and_stop() {
     assert_eq!(stubs[0]["JobType"], "service");
     assert!(stubs[0]["AllocatedResources"].is_null());
     assert_eq!(
-        s.get("/v1/allocations?prefix=a1b2")
+        s.get(&format!("/v1/allocations?prefix={}", &alloc_id[..4]))
             .await
             .json()
             .as_array()
@@ -86,7 +56,17 @@ async fn allocation_reads_and_stop() {
             .len(),
         1
     );
-    assert_eq!(s.get("/v1/allocations?prefix=ffff").await.json(), json!([]));
+    // A prefix no allocation has: the first hex digit changed.
+    let other = if alloc_id.starts_with('f') { "e" } else { "f" };
+    assert_eq!(
+        s.get(&format!(
+            "/v1/allocations?prefix={other}{}",
+            &alloc_id[1..4]
+        ))
+        .await
+        .json(),
+        json!([])
+    );
 
     let a = s.get(&format!("/v1/allocation/{alloc_id}")).await;
     assert_eq!(a.status, 200);
@@ -137,14 +117,28 @@ async fn allocation_reads_and_stop() {
 async fn evaluation_filters() {
     let (s, eval_id, _) = seeded().await;
     s.register(&minimal_job("other")).await;
-    let all = s.get("/v1/evaluations").await.json();
+    // Both evals placed their allocation: complete, and no blocked evals.
+    let all = s
+        .poll("/v1/evaluations", "both evals complete", |v| {
+            v.as_array()
+                .is_some_and(|a| a.len() == 2 && a.iter().all(|e| e["Status"] == "complete"))
+        })
+        .await;
     assert_eq!(all.as_array().unwrap().len(), 2);
     let web = s.get("/v1/evaluations?job=web").await.json();
     assert_eq!(web.as_array().unwrap().len(), 1);
     assert_eq!(web[0]["ID"], eval_id.as_str());
     assert_eq!(
-        s.get("/v1/evaluations?status=complete").await.json(),
+        s.get("/v1/evaluations?status=pending").await.json(),
         json!([])
+    );
+    assert_eq!(
+        s.get("/v1/evaluations?status=complete&job=other")
+            .await
+            .json()
+            .as_array()
+            .map(Vec::len),
+        Some(1)
     );
     let prefix = &eval_id[..4];
     assert!(

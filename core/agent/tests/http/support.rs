@@ -1,7 +1,17 @@
-//! A served router and a small HTTP client.
+//! A real single-node server (Raft on sled in a tempdir, raft on 127.0.0.1:0, short
+//! heartbeat TTLs) behind the `/v1` router through `ServerBackend`, bound to
+//! 127.0.0.1:0, and a small HTTP client.
+//!
+//! [`Server::start`] runs the server with its scheduler workers dequeuing nothing
+//! (`enabled_schedulers = []`, a Nomad server setting): every eval a write creates stays
+//! `pending`, so tests can observe exactly what each write stored.
+//! [`Server::start_scheduling`] runs every scheduler, for tests about placements.
 
 use bytes::Bytes;
-use drover_agent::http::{HttpOptions, LocalBackend, router_with, serve};
+use drover_agent::http::{HttpOptions, router_with, serve};
+use drover_agent::{AgentInfo, ServerBackend};
+use drover_server::ServerConfig;
+use drover_types::{Node, NodeStatus};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
@@ -14,14 +24,20 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-/// A running API server.
+/// A running server and its API.
 pub struct Server {
     pub addr: SocketAddr,
-    pub backend: Arc<LocalBackend>,
+    /// The server behind the API, for seeding nodes (`node_register`).
+    pub server: drover_server::Server,
     shutdown: CancellationToken,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    server_stop: CancellationToken,
+    server_done: Option<JoinHandle<()>>,
+    heartbeats: TaskTracker,
     client: Client<HttpConnector, Full<Bytes>>,
+    _dir: tempfile::TempDir,
 }
 
 /// An answer, fully read.
@@ -51,26 +67,131 @@ impl Reply {
     }
 }
 
+fn server_config(dir: &Path, scheduling: bool) -> ServerConfig {
+    let mut c = ServerConfig::new(dir);
+    c.node_name = "drover-test".into();
+    c.raft_tick = Duration::from_millis(20);
+    c.num_schedulers = 2;
+    if !scheduling {
+        c.enabled_schedulers = Vec::new();
+    }
+    c.heartbeat.min_ttl = Duration::from_millis(600);
+    c.heartbeat.grace = Duration::from_millis(400);
+    c.heartbeat.failover_ttl = Duration::from_secs(2);
+    // Slow enough that a test sees a drain in progress before it completes.
+    c.drain_interval = Duration::from_secs(2);
+    c
+}
+
 impl Server {
+    /// Schedulers idle: evals stay pending (see the module docs).
     pub async fn start() -> Server {
-        Server::start_with(HttpOptions::default()).await
+        Server::launch(HttpOptions::default(), false).await
     }
 
     pub async fn start_with(opts: HttpOptions) -> Server {
-        let backend = Arc::new(LocalBackend::new());
+        Server::launch(opts, false).await
+    }
+
+    /// Every scheduler running: evals are processed and allocations placed.
+    pub async fn start_scheduling() -> Server {
+        Server::launch(HttpOptions::default(), true).await
+    }
+
+    async fn launch(opts: HttpOptions, scheduling: bool) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server_stop = CancellationToken::new();
+        let (server, server_done) = drover_server::Server::start(
+            server_config(dir.path(), scheduling),
+            server_stop.clone(),
+        )
+        .await
+        .expect("server starts");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !server.is_leader() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the server leads within 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let info = AgentInfo {
+            bootstrap_expect: 1,
+            client_enabled: false,
+            http_addr: Some(addr.to_string()),
+        };
+        let backend = Arc::new(ServerBackend::new(server.clone(), info));
         let shutdown = CancellationToken::new();
-        let app = router_with(backend.clone(), opts);
+        let app = router_with(backend, opts);
         let task = tokio::spawn(serve(listener, app, shutdown.clone()));
         Server {
             addr,
-            backend,
+            server,
             shutdown,
             task: Some(task),
+            server_stop,
+            server_done: Some(server_done),
+            heartbeats: TaskTracker::new(),
             client: Client::builder(TokioExecutor::new()).build_http(),
+            _dir: dir,
+        }
+    }
+
+    /// Registers `node` through the server's `Node.Register` and keeps it alive with
+    /// heartbeats (`Node.UpdateStatus`) at a third of its TTL, as a client would.
+    pub async fn add_node(&self, node: Node) {
+        let id = node.id.clone();
+        let resp = self
+            .server
+            .node_register(node)
+            .await
+            .expect("node registers");
+        let ttl = Duration::from_nanos(u64::try_from(resp.heartbeat_ttl).unwrap_or(0));
+        let every = (ttl / 3).max(Duration::from_millis(50));
+        let (server, stop) = (self.server.clone(), self.server_stop.clone());
+        self.heartbeats.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(every) => {}
+                }
+                if server
+                    .node_update_status(&id, NodeStatus::Ready)
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+    }
+
+    /// Polls `path` until `ok` holds for its JSON (deadline 20 s).
+    pub async fn poll(
+        &self,
+        path: &str,
+        what: &str,
+        ok: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let r = self.get(path).await;
+            if r.status == 200 {
+                let v = r.json();
+                if ok(&v) {
+                    return v;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what} at {path}: {}",
+                r.text()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -118,15 +239,34 @@ impl Server {
         r
     }
 
-    /// Stops the server and checks it ends cleanly.
+    /// Stops the API, then the server, and checks both end cleanly.
     pub async fn stop(mut self) {
         self.shutdown.cancel();
         if let Some(t) = self.task.take() {
             let r = tokio::time::timeout(Duration::from_secs(10), t)
                 .await
-                .expect("server stops within 10 s");
-            r.expect("server task").expect("serve result");
+                .expect("API stops within 10 s");
+            r.expect("API task").expect("serve result");
         }
+        self.server_stop.cancel();
+        self.heartbeats.close();
+        tokio::time::timeout(Duration::from_secs(10), self.heartbeats.wait())
+            .await
+            .expect("heartbeats stop within 10 s");
+        if let Some(done) = self.server_done.take() {
+            tokio::time::timeout(Duration::from_secs(15), done)
+                .await
+                .expect("server stops within 15 s")
+                .expect("server task");
+        }
+    }
+}
+
+impl Drop for Server {
+    /// Tests that share the server (`Arc`) never call `stop`: cancel everything.
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        self.server_stop.cancel();
     }
 }
 

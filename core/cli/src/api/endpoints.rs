@@ -7,11 +7,11 @@ use drover_types::{
 use hyper::Method;
 use serde_json::{Value, json};
 
-use super::types::{
+use super::{ApiError, Client, escape};
+use drover_types::api::{
     JobDeregisterResponse, JobListStub, JobPlanResponse, NodeListStub, RaftConfiguration,
     ServerMembers,
 };
-use super::{ApiError, Client, escape};
 
 impl Client {
     /// `GET /v1/jobs[?prefix=]`.

@@ -9,11 +9,11 @@
 //! * [`ApiArgs`] are the global flags (`-address`, `-region`, `-namespace`, `-token`)
 //!   and [`ApiArgs::config`] resolves them against the environment.
 //! * [`Client`] sends requests ([`transport`]) and decodes Nomad's JSON
-//!   ([`endpoints`], [`types`]).
+//!   ([`endpoints`]) into `drover_types` and `drover_types::api` shapes, the same
+//!   ones the agent serves.
 
 mod endpoints;
 mod transport;
-pub mod types;
 
 pub use transport::Client;
 

@@ -9,11 +9,11 @@ use drover_types::Job;
 
 use super::job_source::JobFileArgs;
 use crate::api::ApiArgs;
-use crate::api::types::JobPlanResponse;
 use crate::format::diff::format_job_diff;
 use crate::format::metrics::{failed_group_header, format_alloc_metrics};
 use crate::format::time::parse_rfc3339;
 use crate::format::{Clock, format_list};
+use drover_types::api::JobPlanResponse;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -139,7 +139,9 @@ fn dry_run(job: &Job, resp: &JobPlanResponse, clock: &Clock) -> String {
             r.wait
         ));
     }
-    let next = resp.next_periodic_launch.as_deref().and_then(parse_rfc3339);
+    let next = Some(resp.next_periodic_launch.as_str())
+        .filter(|s| !s.is_empty())
+        .and_then(parse_rfc3339);
     if let (Some(next), false) = (next, job.is_parameterized()) {
         out.push_str(&format!(
             "- If submitted now, next periodic launch would be at {} ({} from now).\n",

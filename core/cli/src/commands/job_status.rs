@@ -6,11 +6,11 @@ use std::process::ExitCode;
 
 use drover_types::{AllocListStub, EvalStatus, Evaluation, Job, JobSummary};
 
-use crate::api::types::JobListStub;
 use crate::api::{ApiArgs, Client};
 use crate::format::allocs::{alloc_table, job_list, status_string};
 use crate::format::metrics::{format_alloc_metrics, quote};
 use crate::format::{Clock, format_kv, format_list, id_length, limit};
+use drover_types::api::JobListStub;
 
 /// Task groups whose failures are shown before deferring to `eval status`.
 const MAX_FAILED_TGS: usize = 5;

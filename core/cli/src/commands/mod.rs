@@ -1,5 +1,9 @@
-//! Subcommands, one file each.
+//! Subcommands, one file each (`agent` in three: flags and config, the running
+//! agent, its log).
 
+mod agent;
+mod agent_log;
+mod agent_run;
 mod config_validate;
 pub(crate) mod eval_status;
 mod job_inspect;
@@ -31,6 +35,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the agent (server; the client is not built yet). `-dev` for a local one.
+    Agent(agent::Args),
     /// Inspect and check plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -118,14 +124,18 @@ enum PluginCommand {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DROVER_LOG")
-                .unwrap_or_else(|_| "error".into()),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    // The agent installs its own logging (log_level, log_json, log_file).
+    if !matches!(cli.command, Command::Agent(_)) {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("DROVER_LOG")
+                    .unwrap_or_else(|_| "error".into()),
+            )
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     match cli.command {
+        Command::Agent(a) => agent::run(a).await,
         Command::Plugin(PluginCommand::Info(a)) => plugin_info::run(a).await,
         Command::Plugin(PluginCommand::Conformance(a)) => plugin_conformance::run(a).await,
         Command::Config(ConfigCommand::Validate(a)) => config_validate::run(a).await,

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use drover_types::{AllocListStub, Allocation, Node};
 
-use crate::api::types::NodeListStub;
 use crate::api::{ApiArgs, Client};
 use crate::format::allocs::{alloc_table, status_str};
 use crate::format::{Clock, format_kv, format_list, id_length, limit};
+use drover_types::api::NodeListStub;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -117,8 +117,8 @@ pub fn node_list(nodes: &[NodeListStub], verbose: bool, len: usize) -> String {
             n.name,
             n.node_class,
             n.drain,
-            n.scheduling_eligibility,
-            n.status
+            status_str(&n.scheduling_eligibility),
+            status_str(&n.status)
         ));
     }
     format_list(&rows)

@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use crate::api::ApiArgs;
-use crate::api::types::RaftConfiguration;
 use crate::format::format_list;
+use drover_types::api::RaftConfiguration;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

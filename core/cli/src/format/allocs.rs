@@ -4,7 +4,7 @@
 use drover_types::AllocListStub;
 
 use super::{Clock, format_list, limit};
-use crate::api::types::JobListStub;
+use drover_types::api::JobListStub;
 
 /// Nomad's `formatAllocListStubs`: ages by default; with `verbose` full IDs, eval
 /// IDs, node names and absolute times.

@@ -2,7 +2,7 @@
 //! `+` added, `-` deleted, `+/-` edited, markers and field values aligned per level.
 
 use super::metrics::quote;
-use crate::api::types::{FieldDiff, JobDiff, ObjectDiff, TaskDiff, TaskGroupDiff};
+use drover_types::api::{FieldDiff, JobDiff, ObjectDiff, TaskDiff, TaskGroupDiff};
 
 /// The marker of a diff type and its width.
 fn marker(kind: &str) -> (&'static str, usize) {

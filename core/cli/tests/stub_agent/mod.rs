@@ -1,8 +1,10 @@
 //! A one-layer test double of an agent's `/v1` HTTP API for the CLI tests: it answers
 //! each `METHOD /path` with canned Nomad JSON and records every request, nothing
-//! more (no state, no scheduling). It exists so the CLI's client, renderers and exit
-//! codes can be tested through a real socket before the real server lands; tests
-//! against the real `drover agent` replace it in a later session.
+//! more (no state, no scheduling). The real `drover agent -dev` (`real_agent`) covers
+//! what it can produce; this double remains for what it cannot yet: running
+//! allocations and resource exhaustion (they need client nodes, which the agent
+//! cannot register until the client exists) and the exact request a command sends
+//! (headers such as `X-Nomad-Token`, the `Submission` body).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -278,7 +278,7 @@ fn config_and_list() {
 /// and port `mysql` is static 3307 mapped to 3306.
 #[test]
 fn seed_job_bvc() {
-    let text = include_str!("../../tests/fixtures/job-bvc.hcl");
+    let text = include_str!("../../../../tests/fixtures/seed/job-bvc.hcl");
     let job = drover_jobspec::parse_hcl("job-bvc.hcl", text, &Default::default())
         .expect("job-bvc parses");
     let mut a = Allocation {

@@ -10,9 +10,9 @@ use drover_types::eval::trigger;
 use drover_types::{Allocation, ClientStatus};
 
 use super::jobs::new_eval;
-use super::types::AllocStopResponse;
 use crate::error::{ServerError, ServerResult};
 use crate::server::{Server, now_ns};
+use drover_types::api::AllocStopResponse;
 
 impl Server {
     /// `Alloc.Stop`: marks the allocation for migration with an `alloc-stop` eval.

@@ -19,10 +19,10 @@ use drover_types::{Allocation, EvalStatus, Evaluation, Job, Node, Plan, PlanResu
 use rand::SeedableRng;
 
 use super::jobs::{new_eval, prepare_job};
-use super::types::{JobPlanRequest, JobPlanResponse};
 use crate::error::{ServerError, ServerResult};
 use crate::server::{Server, now_ns};
 use crate::snapshot::SnapshotState;
+use drover_types::api::{JobPlanRequest, JobPlanResponse};
 
 /// A snapshot with one job replaced by the planned version.
 struct PlanState {
@@ -127,7 +127,10 @@ fn annotate(plans: &[Plan], existing: &[Arc<Allocation>]) -> PlanAnnotations {
 impl Server {
     /// `Job.Plan`: what registering `req.job` would do now; see the module docs.
     pub async fn job_plan(&self, req: JobPlanRequest) -> ServerResult<JobPlanResponse> {
-        let job = prepare_job(req.job, None)?;
+        let job = req
+            .job
+            .ok_or_else(|| ServerError::BadRequest("Job must be specified".into()))?;
+        let job = prepare_job(job, None)?;
         let view = self.view();
         let index = view.applied_index();
         let current = view.job_by_id(job.namespace(), job.id()).cloned();

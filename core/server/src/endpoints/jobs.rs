@@ -13,12 +13,12 @@ use drover_types::{
     ClientStatus, EvalStatus, Evaluation, Job, JobRegisterRequest, JobRegisterResponse,
 };
 
-use super::types::{
+use crate::error::{ServerError, ServerResult};
+use crate::server::{Server, generate_uuid, now_ns};
+use drover_types::api::{
     JobDeregisterRequest, JobDeregisterResponse, JobDispatchRequest, JobDispatchResponse,
     JobEvaluateRequest, JobScaleRequest, PeriodicForceResponse,
 };
-use crate::error::{ServerError, ServerResult};
-use crate::server::{Server, generate_uuid, now_ns};
 
 /// Largest dispatch payload (16 KiB decoded; base64 is 4/3 of that).
 const MAX_DISPATCH_PAYLOAD_B64: usize = 16 * 1024 * 4 / 3 + 4;
@@ -146,6 +146,8 @@ impl Server {
             eval_id,
             job_modify_index: out.job_modify_index.unwrap_or(index),
             index,
+            known_leader: true,
+            ..Default::default()
         })
     }
 
@@ -167,7 +169,7 @@ impl Server {
         let now = now_ns();
         let eval = new_eval(&job, trigger::JOB_REGISTER, 0, now);
         let eval_id = eval.id.clone();
-        let cmd = if req.force_reschedule {
+        let cmd = if req.eval_options.force_reschedule {
             let view = self.view();
             let allocs: BTreeMap<String, DesiredTransition> = view
                 .allocs_by_job(job.namespace(), job.id())

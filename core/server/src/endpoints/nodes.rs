@@ -15,10 +15,10 @@ use drover_types::node::DrainStrategy;
 use drover_types::{Node, NodeStatus, SchedulingEligibility};
 use tokio::time::Instant;
 
-use super::types::{NodeDrainRequest, NodeHeartbeatResponse, NodeUpdateResponse};
 use crate::error::{ServerError, ServerResult};
 use crate::leader::{heartbeat_ttl, node_evals};
 use crate::server::{Server, now_ns};
+use drover_types::api::{NodeDrainRequest, NodeHeartbeatResponse, NodeUpdateResponse};
 
 fn ttl_ns(d: Duration) -> i64 {
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)

@@ -4,11 +4,9 @@
 
 use std::time::Duration;
 
-use drover_server::endpoints::types::{
-    DrainSpec, JobDeregisterRequest, JobPlanRequest, NodeDrainRequest,
-};
 use drover_server::{Server, ServerConfig, sim};
 use drover_state::StateView;
+use drover_types::api::{DrainSpec, JobDeregisterRequest, JobPlanRequest, NodeDrainRequest};
 use drover_types::{EvalStatus, JobRegisterRequest, NodeStatus};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -158,8 +156,8 @@ async fn places_blocks_unblocks_and_stops() {
     assert_eq!(live(&v, "big"), 0);
     let plan = s
         .job_plan(JobPlanRequest {
-            job: sim::service_job("big", 1, 100, 2048),
-            diff: false,
+            job: Some(sim::service_job("big", 1, 100, 2048)),
+            ..Default::default()
         })
         .await
         .expect("plan");
@@ -247,7 +245,7 @@ async fn lost_node_allocs_are_replaced_and_state_survives_restart() {
             deadline: 5_000_000_000,
             ignore_system_jobs: false,
         }),
-        mark_eligible: false,
+        ..Default::default()
     })
     .await
     .expect("drain");

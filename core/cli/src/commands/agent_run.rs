@@ -1,0 +1,267 @@
+//! The running agent: data dir (a temporary one in `-dev`, removed on exit), the
+//! server, the HTTP API over it, the startup banner, and the graceful shutdown (stop
+//! HTTP so blocking queries answer, then the server, awaiting both).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use drover_agent::AgentConfig;
+use drover_agent::ServerBackend;
+use drover_server::{HeartbeatConfig, Server, ServerConfig};
+use tokio_util::sync::CancellationToken;
+
+use super::agent::{agent_info, first_signal, serve_http};
+use super::agent_log::Gate;
+
+/// How long each part may take to stop before the agent gives up on it.
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `host:port`, bracketing IPv6 hosts.
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// An advertise address, with `port` added when it has none.
+fn with_port(addr: &str, port: u16) -> String {
+    let has_port = addr
+        .rsplit_once(':')
+        .is_some_and(|(h, p)| p.parse::<u16>().is_ok() && (!h.contains(':') || h.ends_with(']')));
+    if has_port {
+        addr.to_owned()
+    } else {
+        host_port(addr, port)
+    }
+}
+
+/// The server's settings from the agent's.
+fn server_config(c: &AgentConfig, data_dir: PathBuf) -> ServerConfig {
+    let mut s = ServerConfig::new(data_dir);
+    s.node_name = c.name.clone();
+    s.region = c.region.clone();
+    s.datacenter = c.datacenter.clone();
+    let bind = c.addresses.serf.as_deref().unwrap_or(&c.bind_addr);
+    s.raft_bind = host_port(bind, c.ports.serf);
+    s.raft_advertise = c
+        .advertise
+        .serf
+        .as_deref()
+        .map(|a| with_port(a, c.ports.serf));
+    if let Some(n) = c.server.num_schedulers {
+        s.num_schedulers = (n as usize).max(1);
+    }
+    let enabled: Vec<String> = c
+        .server
+        .enabled_schedulers
+        .iter()
+        .filter(|t| !t.starts_with('_'))
+        .cloned()
+        .collect();
+    if !enabled.is_empty() {
+        s.enabled_schedulers = enabled;
+    }
+    s.heartbeat = HeartbeatConfig {
+        min_ttl: c.server.min_heartbeat_ttl,
+        max_per_second: c.server.max_heartbeats_per_second,
+        grace: c.server.heartbeat_grace,
+        failover_ttl: c.server.failover_heartbeat_ttl,
+    };
+    if let Some(n) = c.server.raft_snapshot_threshold {
+        s.snapshot_threshold = n.max(1);
+    }
+    s
+}
+
+fn banner(c: &AgentConfig, http: &str, raft: &str, data_dir: &str, temporary: bool) -> String {
+    let client = if c.client.enabled {
+        "false (enabled, but the client is not available in this build yet)"
+    } else {
+        "false"
+    };
+    let rows = [
+        ("Advertise Addrs", format!("HTTP: {http}; Serf: {raft}")),
+        ("Bind Addrs", format!("HTTP: [{http}]; Serf: {raft}")),
+        ("Client", client.to_owned()),
+        (
+            "Data Dir",
+            format!("{data_dir}{}", if temporary { " (temporary)" } else { "" }),
+        ),
+        ("Log Level", format!("{:?}", c.log.level).to_uppercase()),
+        ("Node Id", "1".to_owned()),
+        ("Region", format!("{} (DC: {})", c.region, c.datacenter)),
+        (
+            "Server",
+            format!("true (bootstrap: {})", c.server.bootstrap_expect == 1),
+        ),
+        ("Version", env!("CARGO_PKG_VERSION").to_owned()),
+    ];
+    let mut out = String::from("==> Drover agent configuration:\n\n");
+    for (k, v) in rows {
+        out.push_str(&format!("{k:>22}: {v}\n"));
+    }
+    out.push_str("\n==> Drover agent started! Log data will stream in below:\n");
+    out
+}
+
+pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
+    let (data_dir, temp) = match &config.data_dir {
+        Some(d) => (d.clone(), None),
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("drover-dev-")
+                .tempdir()
+                .context("create the dev data dir")?;
+            (t.path().to_path_buf(), Some(t))
+        }
+    };
+    if config.server.data_dir.is_some() {
+        tracing::warn!(
+            "server.data_dir is not supported yet: the server keeps its state in {}",
+            data_dir.join("server").display()
+        );
+    }
+    let server_stop = CancellationToken::new();
+    let (server, server_done) = match Server::start(
+        server_config(&config, data_dir.clone()),
+        server_stop.clone(),
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            gate.open();
+            eprintln!("==> Error starting the server: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let http_bind = host_port(
+        config
+            .addresses
+            .http
+            .as_deref()
+            .unwrap_or(&config.bind_addr),
+        config.ports.http,
+    );
+    let http_stop = CancellationToken::new();
+    let info = agent_info(&config, None);
+    let backend = ServerBackend::new(server.clone(), info);
+    let (http_addr, http_task) = match serve_http(&http_bind, backend, http_stop.clone()).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            gate.open();
+            eprintln!("==> Error starting the agent: {e:#}");
+            server_stop.cancel();
+            let _ = tokio::time::timeout(STOP_TIMEOUT, server_done).await;
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    print!(
+        "{}",
+        banner(
+            &config,
+            &http_addr.to_string(),
+            server.raft_addr(),
+            &data_dir.display().to_string(),
+            temp.is_some()
+        )
+    );
+    gate.open();
+    if config.client.enabled {
+        tracing::warn!(
+            "the client is not available in this build yet: this agent runs the server only; \
+             jobs are accepted and scheduled but stay queued until a client node registers"
+        );
+    }
+    tracing::info!(http = %http_addr, raft = %server.raft_addr(), "agent started");
+
+    let sig = first_signal().await?;
+    println!("==> Caught signal: {sig}");
+    println!("==> Gracefully shutting down agent...");
+    tokio::spawn(async {
+        if first_signal().await.is_ok() {
+            eprintln!("==> Second signal received: exiting now");
+            std::process::exit(1);
+        }
+    });
+    let mut clean = true;
+    http_stop.cancel();
+    match tokio::time::timeout(STOP_TIMEOUT, http_task).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => {
+            tracing::error!(error = %e, "HTTP API stopped with an error");
+            clean = false;
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "HTTP API task failed");
+            clean = false;
+        }
+        Err(_) => {
+            tracing::error!("HTTP API did not stop within {STOP_TIMEOUT:?}");
+            clean = false;
+        }
+    }
+    server_stop.cancel();
+    match tokio::time::timeout(STOP_TIMEOUT, server_done).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "server task failed");
+            clean = false;
+        }
+        Err(_) => {
+            tracing::error!("server did not stop within {STOP_TIMEOUT:?}");
+            clean = false;
+        }
+    }
+    drop(server);
+    if let Some(t) = temp {
+        let path = t.path().display().to_string();
+        if let Err(e) = t.close() {
+            tracing::warn!(error = %e, "could not remove the dev data dir {path}");
+        }
+    }
+    tracing::info!("agent stopped");
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(host_port("127.0.0.1", 4646), "127.0.0.1:4646");
+        assert_eq!(host_port("::1", 4646), "[::1]:4646");
+        assert_eq!(with_port("10.0.0.1", 4648), "10.0.0.1:4648");
+        assert_eq!(with_port("10.0.0.1:5000", 4648), "10.0.0.1:5000");
+        assert_eq!(with_port("[::1]:5000", 4648), "[::1]:5000");
+    }
+
+    #[test]
+    fn dev_maps_to_a_single_loopback_server() {
+        let c = AgentConfig::dev();
+        let s = server_config(&c, PathBuf::from("/tmp/x"));
+        assert_eq!(s.raft_bind, "127.0.0.1:4648");
+        assert_eq!(s.data_dir, PathBuf::from("/tmp/x"));
+        assert!(s.validate().is_ok());
+        let b = banner(&c, "127.0.0.1:4646", "127.0.0.1:4648", "/tmp/x", true);
+        assert!(b.starts_with("==> Drover agent configuration:\n\n"), "{b}");
+        assert!(
+            b.contains("\n                Region: global (DC: dc1)\n"),
+            "{b}"
+        );
+        assert!(
+            b.contains("Client: false (enabled, but the client is not available"),
+            "{b}"
+        );
+        assert!(b.ends_with("==> Drover agent started! Log data will stream in below:\n"));
+    }
+}

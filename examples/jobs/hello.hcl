@@ -1,0 +1,26 @@
+# A batch job that prints a greeting once, with the raw_exec driver (enabled in
+# `drover agent -dev`). Run it with:
+#
+#   drover job run examples/jobs/hello.hcl
+#
+# It is accepted and scheduled today; it runs once the client (which places tasks
+# on this machine) is built. Until then `drover job status hello` shows it queued.
+job "hello" {
+  type = "batch"
+
+  group "hello" {
+    task "hello" {
+      driver = "raw_exec"
+
+      config {
+        command = "/bin/echo"
+        args    = ["hello from drover"]
+      }
+
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+    }
+  }
+}
