@@ -132,8 +132,17 @@ pub(crate) fn recover(ctx: &Ctx) -> BoxFuture<'_, CaseResult> {
             Ok(r) => r,
             Err(skip) => return Ok(skip),
         };
+        // Where the recipe allows, the task runs until the case creates a
+        // file, so it is surely still running after the relaunch however
+        // slow the machine; otherwise it runs 3 s.
+        let trigger = ctx
+            .scratch()
+            .join(format!("recover-exit-{}", std::process::id()));
         let b = Behaviour {
             stdout: Some("started-once".into()),
+            exit_when_file: recipe
+                .supports_exit_when_file()
+                .then(|| trigger.display().to_string()),
             ..Behaviour::exits(5, Duration::from_secs(3))
         };
         let task = ctx.task(&recipe.task_config(&b))?;
@@ -189,6 +198,10 @@ pub(crate) fn recover(ctx: &Ctx) -> BoxFuture<'_, CaseResult> {
                 "after recovery the task is {:?}, expected RUNNING",
                 state.state()
             ));
+        }
+        if b.exit_when_file.is_some() {
+            std::fs::write(&trigger, b"")
+                .map_err(|e| format!("cannot create {}: {e}", trigger.display()))?;
         }
         let exit = ctx.wait_task(&id, Duration::from_secs(10)).await?;
         if exit.exit_code != 5 {

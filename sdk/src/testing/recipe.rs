@@ -25,6 +25,10 @@ pub struct Behaviour {
     pub stdout: Option<String>,
     /// Exit 0 when sent SIGUSR1 (only where the recipe can express it).
     pub exit_on_usr1: bool,
+    /// Instead of `run_for`: run until this file exists, then exit with
+    /// `exit_code` (only where the recipe can express it), so a case decides
+    /// when the task ends however slow the machine is.
+    pub exit_when_file: Option<String>,
     /// What a one-shot exec inside the task prints and exits with.
     pub exec_reply: Option<(String, i32)>,
 }
@@ -47,6 +51,7 @@ impl Behaviour {
             ignore_term: false,
             stdout: None,
             exit_on_usr1: false,
+            exit_when_file: None,
             exec_reply: None,
         }
     }
@@ -62,6 +67,10 @@ pub trait Recipe: Send + Sync {
     fn exec_command(&self, reply: &(String, i32)) -> Vec<String>;
     /// Whether tasks built by this recipe honour [`Behaviour::exit_on_usr1`].
     fn supports_exit_on_usr1(&self) -> bool;
+    /// Whether tasks built by this recipe honour [`Behaviour::exit_when_file`].
+    fn supports_exit_when_file(&self) -> bool {
+        false
+    }
 }
 
 /// `command = "/bin/sh"`, `args = ["-c", script]`.
@@ -88,6 +97,14 @@ impl Recipe for ShellRecipe {
         }
         if let Some(line) = &b.stdout {
             script.push_str(&format!("echo {}; ", sh_quote(line)));
+        }
+        if let Some(file) = &b.exit_when_file {
+            script.push_str(&format!(
+                "while [ ! -e {} ]; do sleep 0.05; done; exit {}",
+                sh_quote(file),
+                b.exit_code
+            ));
+            return json!({ "command": "/bin/sh", "args": ["-c", script] });
         }
         match b.run_for {
             // Short sleeps in a loop: a trap runs between two of them.
@@ -118,6 +135,10 @@ impl Recipe for ShellRecipe {
     }
 
     fn supports_exit_on_usr1(&self) -> bool {
+        true
+    }
+
+    fn supports_exit_when_file(&self) -> bool {
         true
     }
 }
@@ -197,6 +218,20 @@ mod tests {
         );
         let cfg = ShellRecipe.task_config(&Behaviour::exits(3, Duration::ZERO));
         assert_eq!(cfg["args"][1], "exit 3");
+    }
+
+    #[test]
+    fn shell_task_can_wait_for_a_file() {
+        let b = Behaviour {
+            exit_when_file: Some("/tmp/x y".into()),
+            ..Behaviour::exits(5, Duration::from_secs(3))
+        };
+        let cfg = ShellRecipe.task_config(&b);
+        assert_eq!(
+            cfg["args"][1],
+            "while [ ! -e '/tmp/x y' ]; do sleep 0.05; done; exit 5"
+        );
+        assert!(!MockRecipe.supports_exit_when_file());
     }
 
     #[test]

@@ -77,17 +77,40 @@ pub struct SledEngine {
     path: PathBuf,
 }
 
+/// How long [`SledEngine::open`] waits for a lock a previous instance in this
+/// process is still releasing.
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl SledEngine {
     /// Opens (or creates) the Raft store under `<data_dir>/server/`.
     pub fn open(data_dir: &Path) -> Result<Self, RaftError> {
         let path = data_dir.join("server").join("raft");
         // We flush once per Ready ourselves; sled's timer flush would only add
         // fsyncs that nothing waits for.
-        let db = sled::Config::new()
-            .path(&path)
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| RaftError::Storage(format!("open {}: {e}", path.display())))?;
+        let config = sled::Config::new().path(&path).flush_every_ms(None);
+        // sled releases its file lock from background I/O threads some time
+        // after the last handle of a previous instance in this process was
+        // dropped (a server restarted in-process). Another process holding
+        // the lock still fails after the grace period, with sled's message.
+        let deadline = std::time::Instant::now() + LOCK_GRACE;
+        let db = loop {
+            match config.open() {
+                Err(sled::Error::Io(e))
+                    if e.to_string().starts_with("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => {
+                    break other.map_err(|e| {
+                        RaftError::Storage(format!(
+                            "open {}: {e} (is another Drover server using this data_dir?)",
+                            path.display()
+                        ))
+                    })?;
+                }
+            }
+        };
         Ok(Self { db, path })
     }
 
@@ -226,5 +249,25 @@ impl<E: KvEngine + ?Sized> KvEngine for std::sync::Arc<E> {
 
     fn flush(&self) -> Result<(), RaftError> {
         (**self).flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_waits_for_a_lock_being_released_in_this_process() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = SledEngine::open(dir.path()).expect("first open");
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(first);
+        });
+        // Fails at once without the grace period: the first instance still
+        // holds the lock for 300 ms.
+        let second = SledEngine::open(dir.path());
+        holder.join().expect("holder thread");
+        assert!(second.is_ok(), "{:?}", second.err());
     }
 }
