@@ -111,14 +111,7 @@ impl Server {
             submit_time: now,
         });
         let (index, out) = self.core.propose(&cmd).await?;
-        Ok(JobRegisterResponse {
-            eval_create_index: if eval_id.is_empty() { 0 } else { index },
-            eval_id,
-            job_modify_index: out.job_modify_index.unwrap_or(index),
-            index,
-            known_leader: true,
-            ..Default::default()
-        })
+        Ok(register_response(eval_id, index, out.job_modify_index))
     }
 
     /// `Job.Deregister`: stops the job (`Stop=true`, a new version) or purges it, with
@@ -229,14 +222,7 @@ impl Server {
             submit_time: now,
         });
         let (index, out) = self.core.propose(&cmd).await?;
-        Ok(JobRegisterResponse {
-            eval_create_index: if eval_id.is_empty() { 0 } else { index },
-            eval_id,
-            job_modify_index: out.job_modify_index.unwrap_or(index),
-            index,
-            known_leader: true,
-            ..Default::default()
-        })
+        Ok(register_response(eval_id, index, out.job_modify_index))
     }
 
     /// `Job.Dispatch`: registers a child of a parameterized job,
@@ -345,6 +331,23 @@ pub(crate) fn periodic_child(parent: &Job, now: i64) -> Job {
     );
     child.periodic = None;
     child
+}
+
+/// The answer to a write that registered a job version and maybe an eval:
+/// `eval_id` is empty when no eval was created.
+fn register_response(
+    eval_id: String,
+    index: u64,
+    job_modify_index: Option<u64>,
+) -> JobRegisterResponse {
+    JobRegisterResponse {
+        eval_create_index: if eval_id.is_empty() { 0 } else { index },
+        eval_id,
+        job_modify_index: job_modify_index.unwrap_or(index),
+        index,
+        known_leader: true,
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]

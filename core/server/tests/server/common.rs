@@ -160,3 +160,17 @@ impl Transport for NoPeers {
     }
     fn update_peers(&mut self, _: &BTreeMap<u64, String>) {}
 }
+
+/// An example binary of this crate (`cargo test` builds examples into
+/// `target/<profile>/examples`, next to the test's `deps` dir).
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin = profile_dir.join("examples").join(name);
+    assert!(
+        bin.exists(),
+        "{} missing: run through `cargo test`, which builds examples",
+        bin.display()
+    );
+    bin
+}

@@ -2,28 +2,13 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn example_binary() -> PathBuf {
-    // tests run from target/<profile>/deps; `cargo test` builds examples
-    // into target/<profile>/examples.
-    let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let bin = profile_dir.join("examples").join("raft_node");
-    assert!(
-        bin.exists(),
-        "{} missing: run through `cargo test`, which builds examples",
-        bin.display()
-    );
-    bin
-}
 
 #[test]
 fn acknowledged_writes_survive_sigkill_without_duplicates() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let bin = example_binary();
+    let bin = crate::common::example_binary("raft_node");
     let mut child = Command::new(&bin)
         .args(["burst", &dir.path().display().to_string(), "1000000"])
         .stdout(Stdio::piped())

@@ -4,26 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let bin = profile_dir.join("examples").join("server_node");
-    assert!(
-        bin.exists(),
-        "{} missing: run through `cargo test`, which builds examples",
-        bin.display()
-    );
-    bin
-}
 
 #[test]
 fn acknowledged_jobs_survive_sigkill_without_duplicate_allocs() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let bin = example_binary();
+    let bin = crate::common::example_binary("server_node");
     let mut child = Command::new(&bin)
         .args(["burst", &dir.path().display().to_string(), "100000"])
         .stdout(Stdio::piped())
