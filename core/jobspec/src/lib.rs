@@ -25,11 +25,15 @@ pub use json::parse_json;
 
 /// Values for the job's `variable`s, lowest precedence first: `env` (`NOMAD_VAR_<name>`
 /// entries; others are ignored) < `files` (HCL, or JSON by extension, in order) <
-/// `cli` (`-var name=value`, in order).
+/// `texts` < `cli` (`-var name=value`, in order).
 #[derive(Debug, Clone, Default)]
 pub struct VarInputs {
     pub cli: Vec<(String, String)>,
     pub files: Vec<PathBuf>,
+    /// Var files given as text, `(name, text)`: JSON when `name` ends in
+    /// `.json`, else HCL; for callers that hold the text rather than a file,
+    /// like the `/v1/jobs/parse` endpoint (its `Variables`).
+    pub texts: Vec<(String, String)>,
     pub env: Vec<(String, String)>,
 }
 
@@ -48,10 +52,31 @@ impl VarInputs {
 /// Parse, canonicalize and validate an HCL2 job file. `file_name` names the file in
 /// diagnostics; `file()` and friends resolve relative to its directory.
 pub fn parse_hcl(file_name: &str, text: &str, vars: &VarInputs) -> Result<Job, Diagnostics> {
+    parse_hcl_with(file_name, text, vars, true)
+}
+
+/// Like [`parse_hcl`] for job text from a remote caller: the functions that read
+/// files (`file`, `filebase64`, `fileexists`, `abspath`, `pathexpand`, …) are not
+/// defined, so a call to one is an "unknown function" error (Nomad's
+/// `AllowFS: false` on `/v1/jobs/parse`).
+pub fn parse_hcl_without_fs(
+    file_name: &str,
+    text: &str,
+    vars: &VarInputs,
+) -> Result<Job, Diagnostics> {
+    parse_hcl_with(file_name, text, vars, false)
+}
+
+fn parse_hcl_with(
+    file_name: &str,
+    text: &str,
+    vars: &VarInputs,
+    allow_fs: bool,
+) -> Result<Job, Diagnostics> {
     let src = Source::new(file_name, text);
     let base = Path::new(file_name).parent().map(Path::to_path_buf);
     let _base = hcl2::funcs::BaseDir::set(base);
-    let (block, diags) = hcl2::evaluate(&src, vars)?;
+    let (block, diags) = hcl2::evaluate(&src, vars, allow_fs)?;
     let mut cx = decode::engine::Ctx { src: &src, diags };
     let map = decode::job(&mut cx, &block);
     if !cx.diags.is_empty() {

@@ -122,21 +122,6 @@ struct JobsParseRequest {
     hclv1: bool,
 }
 
-/// Functions that would read the server's file system; Nomad's parse endpoint runs
-/// with `AllowFS: false`.
-const FS_FUNCTIONS: &[&str] = &["file", "filebase64", "fileexists", "abspath", "pathexpand"];
-
-fn uses_fs_function(hcl: &str) -> Option<&'static str> {
-    FS_FUNCTIONS.iter().copied().find(|f| {
-        hcl.match_indices(f).any(|(i, _)| {
-            let before = hcl[..i].chars().next_back();
-            let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
-            let after = hcl[i + f.len()..].trim_start();
-            !before.is_some_and(ident) && after.starts_with('(')
-        })
-    })
-}
-
 /// `POST/PUT /v1/jobs/parse`: HCL2 in, the job's JSON out. `Variables` is the text
 /// of a var file. The job is always canonicalized and validated (our parser does
 /// both), whatever `Canonicalize` says.
@@ -150,12 +135,6 @@ pub async fn parse(ctx: Ctx, body: Body) -> ApiResult {
             "Failed to parse job: HCL1 job specifications are not supported",
         ));
     }
-    if let Some(f) = uses_fs_function(&req.job_hcl) {
-        return Err(ApiError::bad_request(format!(
-            "Failed to parse job: function {f:?} reads the server's file system and is not \
-             allowed here; parse the file locally"
-        )));
-    }
     let _ = req.canonicalize;
     let job = tokio::task::spawn_blocking(move || parse_with_vars(&req.job_hcl, &req.variables))
         .await
@@ -163,19 +142,15 @@ pub async fn parse(ctx: Ctx, body: Body) -> ApiResult {
     ctx.json(&job)
 }
 
+/// Parses with `Variables` as a var file and, as Nomad's `AllowFS: false`, without
+/// the functions that would read the server's files.
 fn parse_with_vars(hcl: &str, variables: &str) -> ApiResult<Job> {
     let mut vars = drover_jobspec::VarInputs::default();
-    // The var-file reader takes paths: keep the text in a private temporary file.
-    let dir;
     if !variables.trim().is_empty() {
-        dir = tempfile::tempdir()
-            .map_err(|e| ApiError::internal(format!("cannot create a temporary directory: {e}")))?;
-        let path = dir.path().join("variables.hcl");
-        std::fs::write(&path, variables)
-            .map_err(|e| ApiError::internal(format!("cannot write {}: {e}", path.display())))?;
-        vars.files.push(path);
+        vars.texts
+            .push(("Variables".to_string(), variables.to_string()));
     }
-    drover_jobspec::parse_hcl("job.nomad.hcl", hcl, &vars)
+    drover_jobspec::parse_hcl_without_fs("job.nomad.hcl", hcl, &vars)
         .map_err(|d| ApiError::bad_request(format!("Failed to parse job: {d}")))
 }
 
@@ -220,20 +195,4 @@ pub async fn validate(ctx: Ctx, body: Body) -> ApiResult {
         ..Default::default()
     };
     ctx.json(&out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fs_functions_are_detected_as_calls_only() {
-        assert_eq!(uses_fs_function(r#"x = file("/etc/passwd")"#), Some("file"));
-        assert_eq!(
-            uses_fs_function(r#"x = filebase64 ("a")"#),
-            Some("filebase64")
-        );
-        assert_eq!(uses_fs_function(r#"x = "file" y = myfile("a")"#), None);
-        assert_eq!(uses_fs_function("profile = 1"), None);
-    }
 }

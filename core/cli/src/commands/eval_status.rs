@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use drover_types::{EvalStatus, Evaluation};
 
+use super::fail;
 use crate::api::{ApiArgs, Client};
 use crate::format::metrics::failed_placements;
 use crate::format::{Clock, format_kv, format_list, id_length, limit};
@@ -154,9 +155,4 @@ pub fn render(e: &Evaluation, verbose: bool, clock: &Clock) -> String {
         }
     }
     out.trim_end().to_string()
-}
-
-fn fail(msg: String) -> ExitCode {
-    eprintln!("{msg}");
-    ExitCode::FAILURE
 }

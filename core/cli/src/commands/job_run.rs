@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use drover_types::JobRegisterRequest;
 
+use super::fail;
 use super::job_source::JobFileArgs;
 use crate::api::ApiArgs;
 use crate::format::id_length;
@@ -38,7 +39,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     let mut client = match a.api.client() {
         Ok(c) => c,
-        Err(e) => return Ok(fail(&format!("Error initializing client: {e}"))),
+        Err(e) => return Ok(fail(format!("Error initializing client: {e}"))),
     };
     // The job's own region and namespace win over the flags, as in Nomad.
     if let Some(r) = job.region.as_deref().filter(|r| !r.is_empty()) {
@@ -64,7 +65,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
                 eprintln!("Job not updated");
                 return Ok(ExitCode::FAILURE);
             }
-            return Ok(fail(&format!("Error submitting job: {e}")));
+            return Ok(fail(format!("Error submitting job: {e}")));
         }
     };
     if !resp.warnings.is_empty() {
@@ -79,9 +80,4 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     let code = crate::monitor::monitor(&client, &resp.eval_id, id_length(a.verbose)).await;
     Ok(ExitCode::from(code))
-}
-
-fn fail(msg: &str) -> ExitCode {
-    eprintln!("{msg}");
-    ExitCode::FAILURE
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use drover_types::{AllocListStub, EvalStatus, Evaluation, Job, JobSummary};
 
+use super::fail;
 use crate::api::{ApiArgs, Client};
 use crate::format::allocs::{alloc_table, job_list, status_string};
 use crate::format::metrics::{format_alloc_metrics, quote};
@@ -293,9 +294,4 @@ pub fn render(v: &JobView, short: bool, verbose: bool, show_evals: bool, clock: 
 /// A blank line, a title line, then the body.
 fn section(out: &mut String, title: &str, body: String) {
     out.push_str(&format!("\n\n{title}\n{body}"));
-}
-
-fn fail(msg: String) -> ExitCode {
-    eprintln!("{msg}");
-    ExitCode::FAILURE
 }

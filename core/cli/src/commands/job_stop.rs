@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 
+use super::fail;
 use crate::api::ApiArgs;
 use crate::format::id_length;
 
@@ -52,9 +53,4 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     let code = crate::monitor::monitor(&client, &resp.eval_id, id_length(a.verbose)).await;
     Ok(ExitCode::from(code))
-}
-
-fn fail(msg: String) -> ExitCode {
-    eprintln!("{msg}");
-    ExitCode::FAILURE
 }

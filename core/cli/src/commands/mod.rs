@@ -168,3 +168,9 @@ pub(crate) fn read_plugin_config(
     drover_plugin_sdk::testing::config_from_hcl(&text)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
+
+/// Print `msg` on stderr and give exit code 1, as Nomad's commands do on error.
+pub(crate) fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("{msg}");
+    ExitCode::FAILURE
+}

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use drover_types::{AllocListStub, Allocation, Node};
 
+use super::fail;
 use crate::api::{ApiArgs, Client};
 use crate::format::allocs::{alloc_table, status_str};
 use crate::format::{Clock, format_kv, format_list, id_length, limit};
@@ -179,9 +180,4 @@ pub fn render(
         alloc_table(&stubs, verbose, len, clock)
     ));
     out
-}
-
-fn fail(msg: String) -> ExitCode {
-    eprintln!("{msg}");
-    ExitCode::FAILURE
 }

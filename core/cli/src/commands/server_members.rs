@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use super::fail;
 use crate::api::ApiArgs;
 use crate::format::format_list;
 use drover_types::api::AgentMember;
@@ -75,9 +76,4 @@ pub fn render(members: &[AgentMember], leader: &str, detailed: bool) -> String {
         }
     }
     format_list(&rows)
-}
-
-fn fail(msg: String) -> ExitCode {
-    eprintln!("{msg}");
-    ExitCode::FAILURE
 }

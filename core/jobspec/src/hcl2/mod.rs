@@ -31,6 +31,7 @@ pub use self::vars::VAR_ENV_PREFIX;
 pub(crate) fn evaluate(
     src: &Source,
     inputs: &VarInputs,
+    allow_fs: bool,
 ) -> Result<(Block, Diagnostics), Diagnostics> {
     let body = match hcl::edit::parser::parse_body(src.text()) {
         Ok(b) => b,
@@ -66,7 +67,7 @@ pub(crate) fn evaluate(
             }
         }
     }
-    let mut ctx = funcs::context();
+    let mut ctx = funcs::context(allow_fs);
     let var = vars::resolve(&mut ev, variable, variables, inputs, &ctx);
     ctx.declare_var("var", Value::Object(var));
     vars::locals(&mut ev, locals, &mut ctx);

@@ -109,6 +109,9 @@ pub(crate) fn resolve(
     for file in &inputs.files {
         var_file(ev, file, &mut decls);
     }
+    for (name, text) in &inputs.texts {
+        var_text(ev, name, text.clone(), &mut decls);
+    }
     for (name, v) in &inputs.cli {
         let Some(d) = decls.iter_mut().find(|d| &d.name == name) else {
             ev.diags.push(Diagnostic::file_level(
@@ -287,53 +290,56 @@ fn var_file(ev: &mut Evaluator, file: &FsPath, decls: &mut [Decl]) {
             return;
         }
     };
-    let src = Source::new(name.clone(), text);
+    var_text(ev, &name, text, decls);
+}
+
+/// Apply one var file's text; JSON when `name` ends in `.json`, else HCL.
+fn var_text(ev: &mut Evaluator, name: &str, text: String, decls: &mut [Decl]) {
+    let src = Source::new(name.to_string(), text);
     let mut fev = Evaluator::new(&src, Scope::default());
-    let values: Vec<(String, usize, Option<Value>)> =
-        if file.extension().is_some_and(|e| e == "json") {
-            match src.parse_json() {
-                Ok(serde_json::Value::Object(o)) => o
-                    .into_iter()
-                    .map(|(k, v)| (k, 0, hcl::to_value(v).ok()))
-                    .collect(),
-                Ok(_) => {
-                    fev.error(0, &Path::default(), "a JSON var file must be an object");
-                    Vec::new()
-                }
-                Err(d) => {
-                    fev.diags.push(d);
-                    Vec::new()
-                }
+    let values: Vec<(String, usize, Option<Value>)> = if name.ends_with(".json") {
+        match src.parse_json() {
+            Ok(serde_json::Value::Object(o)) => o
+                .into_iter()
+                .map(|(k, v)| (k, 0, hcl::to_value(v).ok()))
+                .collect(),
+            Ok(_) => {
+                fev.error(0, &Path::default(), "a JSON var file must be an object");
+                Vec::new()
             }
-        } else {
-            match hcl::edit::parser::parse_body(src.text()) {
-                Ok(body) => {
-                    let mut v = Vec::new();
-                    for s in body {
-                        match s {
-                            Structure::Attribute(a) => {
-                                let k = a.key.as_str().to_string();
-                                let at = start(a.key.span());
-                                let val =
-                                    fev.expr(a.value, &Context::new(), &Path::default().key(&k));
-                                v.push((k, at, val));
-                            }
-                            Structure::Block(b) => fev.error(
-                                start(b.ident.span()),
-                                &Path::default(),
-                                "a var file holds only name = value attributes",
-                            ),
+            Err(d) => {
+                fev.diags.push(d);
+                Vec::new()
+            }
+        }
+    } else {
+        match hcl::edit::parser::parse_body(src.text()) {
+            Ok(body) => {
+                let mut v = Vec::new();
+                for s in body {
+                    match s {
+                        Structure::Attribute(a) => {
+                            let k = a.key.as_str().to_string();
+                            let at = start(a.key.span());
+                            let val = fev.expr(a.value, &Context::new(), &Path::default().key(&k));
+                            v.push((k, at, val));
                         }
+                        Structure::Block(b) => fev.error(
+                            start(b.ident.span()),
+                            &Path::default(),
+                            "a var file holds only name = value attributes",
+                        ),
                     }
-                    v
                 }
-                Err(e) => {
-                    let msg = format!("syntax error: {}", e.message());
-                    fev.error(e.location().offset(), &Path::default(), msg);
-                    Vec::new()
-                }
+                v
             }
-        };
+            Err(e) => {
+                let msg = format!("syntax error: {}", e.message());
+                fev.error(e.location().offset(), &Path::default(), msg);
+                Vec::new()
+            }
+        }
+    };
     for (k, at, v) in values {
         let Some(v) = v else { continue };
         match decls.iter_mut().find(|d| d.name == k) {

@@ -118,3 +118,29 @@ fn file_function_reads_relative_to_the_job() {
     .expect("write");
     assert_eq!(parse_ok(&job, &VarInputs::default()).meta["motd"], "hello");
 }
+
+#[test]
+fn var_file_given_as_text() {
+    let vars = VarInputs {
+        texts: vec![("Variables".into(), "image = \"app:text\"\n".into())],
+        ..VarInputs::default()
+    };
+    assert_eq!(
+        image_and_count(&parse_ok(&fixture("hcl2.hcl"), &vars)).0,
+        "app:text"
+    );
+}
+
+#[test]
+fn file_functions_are_undefined_without_fs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("motd"), "hello").expect("write");
+    let text = "job \"x\" {\n  meta { a = file(\"motd\") }\n  group \"g\" {\n    task \"t\" {\n      driver = \"raw_exec\"\n    }\n  }\n}\n";
+    let name = dir.path().join("job.hcl").display().to_string();
+    let job =
+        drover_jobspec::parse_hcl(&name, text, &VarInputs::default()).expect("parses with fs");
+    assert_eq!(job.meta["a"], "hello");
+    let err = drover_jobspec::parse_hcl_without_fs(&name, text, &VarInputs::default())
+        .expect_err("file() is refused without fs");
+    assert!(err.to_string().contains("file"), "{err}");
+}

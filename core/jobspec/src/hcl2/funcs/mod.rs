@@ -112,25 +112,34 @@ fn def(ctx: &mut Context, name: &str, params: &[ParamType], variadic: Option<Par
     ctx.declare_func(name, b.build(f));
 }
 
-/// A context with every function of [`NAMES`].
+/// A context with every function of [`NAMES`]; without the file-system ones
+/// (`file`, `filebase64`, `fileexists`, `abspath`, `pathexpand`, …) when
+/// `allow_fs` is false, for job text from a remote caller (Nomad's
+/// `AllowFS: false`).
 ///
 /// Built once: declaring ~70 functions costs a linear search each, which
 /// was a tenth of a whole parse; a clone of the finished table is cheaper.
-pub(crate) fn context() -> Context<'static> {
-    static BASE: std::sync::LazyLock<Context<'static>> = std::sync::LazyLock::new(|| {
-        let mut ctx = Context::new();
-        register(&mut ctx);
-        ctx
-    });
-    BASE.clone()
+pub(crate) fn context(allow_fs: bool) -> Context<'static> {
+    use std::sync::LazyLock;
+    static WITH_FS: LazyLock<Context<'static>> = LazyLock::new(|| build(true));
+    static WITHOUT_FS: LazyLock<Context<'static>> = LazyLock::new(|| build(false));
+    if allow_fs {
+        WITH_FS.clone()
+    } else {
+        WITHOUT_FS.clone()
+    }
 }
 
-pub(crate) fn register(ctx: &mut Context) {
-    strings::register(ctx);
-    collections::register(ctx);
-    numeric::register(ctx);
-    encoding::register(ctx);
-    fs::register(ctx);
+fn build(allow_fs: bool) -> Context<'static> {
+    let mut ctx = Context::new();
+    strings::register(&mut ctx);
+    collections::register(&mut ctx);
+    numeric::register(&mut ctx);
+    encoding::register(&mut ctx);
+    if allow_fs {
+        fs::register(&mut ctx);
+    }
+    ctx
 }
 
 // Small helpers shared by the function files.
