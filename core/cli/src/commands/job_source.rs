@@ -23,18 +23,25 @@ pub struct JobFileArgs {
 }
 
 impl JobFileArgs {
-    /// Parse the file; the error reads like Nomad's "Error getting job struct: …".
-    pub fn load(&self) -> Result<(Job, Value), String> {
+    /// The variable inputs: the `-var`s, the `-var-file`s and this process's
+    /// `NOMAD_VAR_*` environment.
+    pub fn inputs(&self) -> Result<VarInputs, String> {
         let mut inputs = VarInputs::from_process_env();
         for v in &self.vars {
             let Some((k, val)) = v.split_once('=') else {
-                return Err(format!(
-                    "Error getting job struct: -var {v:?}: expected NAME=VALUE"
-                ));
+                return Err(format!("-var {v:?}: expected NAME=VALUE"));
             };
             inputs.cli.push((k.trim().to_string(), val.to_string()));
         }
         inputs.files = self.var_files.clone();
+        Ok(inputs)
+    }
+
+    /// Parse the file; the error reads like Nomad's "Error getting job struct: …".
+    pub fn load(&self) -> Result<(Job, Value), String> {
+        let inputs = self
+            .inputs()
+            .map_err(|e| format!("Error getting job struct: {e}"))?;
         let path = self.file.display().to_string();
         let source = std::fs::read_to_string(&self.file)
             .map_err(|e| format!("Error getting job struct: cannot read {path}: {e}"))?;
