@@ -3,8 +3,7 @@
 #
 #   drover job run examples/jobs/hello.hcl
 #
-# It is accepted and scheduled today; it runs once the client (which places tasks
-# on this machine) is built. Until then `drover job status hello` shows it queued.
+# then read its output with `drover alloc logs <alloc-id>`.
 job "hello" {
   type = "batch"
 

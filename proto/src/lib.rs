@@ -1,7 +1,9 @@
-//! Drover's plugin wire protocol.
+//! Drover's wire protocols: the plugin protocol and the cluster RPC.
 //!
 //! * [`v1`]: generated messages, clients and servers for the `Plugin`,
 //!   `Controller` and `Driver` services (see `docs/plugin-protocol.md`).
+//! * [`cluster_v1`]: the cluster RPC between clients and servers (`ClientRpc`,
+//!   the servers' RPC port 4647).
 //! * [`handshake`]: the environment a host hands a plugin and the one stdout
 //!   line a plugin answers with.
 //! * [`error`]: the one mapping between plugin errors and gRPC status codes.
@@ -13,6 +15,12 @@ pub mod handshake;
 #[expect(clippy::all, reason = "generated code")]
 pub mod v1 {
     tonic::include_proto!("drover.plugin.v1");
+}
+
+/// Generated code for package `drover.cluster.v1`: the client <-> server RPC.
+#[expect(clippy::all, reason = "generated code")]
+pub mod cluster_v1 {
+    tonic::include_proto!("drover.cluster.v1");
 }
 
 pub use prost;

@@ -87,6 +87,11 @@ fn init_logging() {
         .with_ansi(false)
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A host killed with SIGKILL leaves stderr a broken pipe until a new host
+        // reattaches: log lines are then lost, and must not panic the handler that
+        // logs them (tracing-subscriber reports write errors with `eprint!`, which
+        // panics on a broken stderr).
+        .log_internal_errors(false)
         .try_init();
     if let Err(e) = installed {
         eprintln!("cannot install the plugin's logger: {e}");

@@ -8,7 +8,7 @@
 //! members and the raft configuration report the servers' Raft addresses.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use drover_server::{Server, ServerError};
@@ -35,6 +35,8 @@ pub struct AgentInfo {
     pub client_enabled: bool,
     /// The address the HTTP API is served on, once bound.
     pub http_addr: Option<String>,
+    /// The agent's client's node ID, set once the client runs (`stats.client`).
+    pub client_node_id: Arc<OnceLock<String>>,
 }
 
 /// The [`Backend`] of a server agent; see the module docs.
@@ -276,6 +278,10 @@ impl Backend for ServerBackend {
             },
             "member": member,
             "stats": {
+                "client": self.info.client_node_id.get().map(|id| json!({
+                    "node_id": id,
+                    "known_servers": self.server.rpc_addr(),
+                })),
                 "nomad": {
                     "server": "true",
                     "leader": self.server.is_leader().to_string(),

@@ -11,6 +11,8 @@ mod agent;
 mod allocs_nodes;
 #[path = "http/blocking.rs"]
 mod blocking;
+#[path = "http/client.rs"]
+mod client;
 #[path = "http/errors.rs"]
 mod errors;
 #[path = "http/events.rs"]

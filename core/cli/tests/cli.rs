@@ -5,6 +5,8 @@
 //! crate has integration tests, so cargo builds its binary; examples are built
 //! for the SDK's tests).
 
+mod alloc_cmds;
+mod client_e2e;
 mod real_agent;
 mod stub_agent;
 
@@ -663,60 +665,81 @@ fn real_agent_end_to_end() {
     assert_eq!(
         agent.banner("Bind Addrs"),
         format!(
-            "HTTP: [127.0.0.1:{}]; Serf: 127.0.0.1:{}",
-            agent.http, agent.serf
+            "HTTP: [127.0.0.1:{}]; RPC: 127.0.0.1:{}; Serf: 127.0.0.1:{}",
+            agent.http, agent.rpc, agent.serf
         )
     );
+    assert_eq!(agent.banner("Client"), "true");
     let data_dir = agent.banner("Data Dir");
     let data_dir = PathBuf::from(data_dir.trim_end_matches(" (temporary)"));
     assert!(data_dir.join("server").is_dir(), "{}", data_dir.display());
-    assert!(
-        agent
-            .output()
-            .contains("the client is not available in this build yet"),
-        "{}",
-        agent.output()
-    );
 
-    // Register the example job without monitoring.
+    // The README's example job runs on the dev agent's own client: `job run` monitors
+    // it until the allocation is placed and exits 0.
     let hello = repo_file("examples/jobs/hello.hcl");
-    let (out, text) = run(drover_nomad_addr(&agent)
-        .args(["job", "run", "-detach"])
-        .arg(&hello));
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let eval_id = stdout
-        .strip_prefix("Job registration successful\nEvaluation ID: ")
-        .map(str::trim)
-        .unwrap_or_else(|| panic!("{stdout}"));
-    assert_eq!(eval_id.len(), 36, "{stdout}");
-
-    // No client node exists: the job is queued, its placement failure explained.
+    let (out, text) = run(drover_nomad_addr(&agent).args(["job", "run"]).arg(&hello));
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", agent.output());
+    assert!(text.contains("Allocation \""), "{text}");
     let status = until_output(
         || {
             let mut c = drover_nomad_addr(&agent);
             c.args(["job", "status", "hello"]);
             c
         },
-        |t| t.contains("Placement Failure"),
+        |t| t.contains("Status        = dead"),
     );
     for want in [
         "ID            = hello",
         "Type          = batch",
-        "Status        = pending",
         "Task Group  Queued  Starting  Running  Failed  Complete  Lost  Unknown",
-        "hello       1       0         0        0       0         0     0",
-        "Task Group \"hello\":\n  * No nodes were eligible for evaluation",
-        "No allocations placed",
+        "hello       0       0         0        0       1         0     0",
     ] {
         assert!(status.contains(want), "missing {want:?}:\n{status}");
     }
-    let (out, text) = run(drover_nomad_addr(&agent).args(["status"]));
+    // Its output, through the client's log API.
+    let (code, body) = agent.get("/v1/job/hello/allocations").expect("allocations");
+    assert_eq!(code, 200, "{body}");
+    let allocs: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let alloc_id = allocs[0]["ID"].as_str().expect("an allocation").to_owned();
+    assert_eq!(allocs[0]["ClientStatus"], "complete", "{body}");
+    let (code, logs) = agent
+        .get(&format!(
+            "/v1/client/fs/logs/{alloc_id}?task=hello&type=stdout&plain=true"
+        ))
+        .expect("logs");
+    assert_eq!(code, 200, "{logs}");
+    assert_eq!(logs, "hello from drover\n");
+    let (code, body) = agent
+        .get(&format!("/v1/allocation/{alloc_id}"))
+        .expect("alloc");
+    assert_eq!(code, 200, "{body}");
+    let alloc: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let events: Vec<&str> = alloc["TaskStates"]["hello"]["Events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["Type"].as_str())
+        .collect();
+    assert_eq!(
+        events,
+        ["Received", "Task Setup", "Started", "Terminated"],
+        "{body}"
+    );
+    assert_eq!(alloc["TaskStates"]["hello"]["State"], "dead");
+    assert_eq!(alloc["TaskStates"]["hello"]["Failed"], false);
+    // The same through the CLI, with an ID prefix as users type it.
+    let (out, text) = run(drover_nomad_addr(&agent).args(["alloc", "logs", &alloc_id[..8]]));
     assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from drover\n");
+    let (out, text) = run(drover_nomad_addr(&agent).args(["alloc", "status", &alloc_id[..8]]));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("Client Status       = complete"), "{text}");
+    assert!(text.contains("Task \"hello\" is \"dead\""), "{text}");
+    let (out, text) = run(drover_nomad_addr(&agent).args(["node", "status", "-self"]));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let node_id = alloc["NodeID"].as_str().unwrap_or("?");
     assert!(
-        text.starts_with(
-            "ID     Type   Priority  Status   Submit Date\nhello  batch  50        pending  "
-        ),
+        text.contains(&format!("ID            = {}", &node_id[..8])),
         "{text}"
     );
 

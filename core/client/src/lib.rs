@@ -19,15 +19,26 @@
 //!   Pure.
 
 pub mod allocdir;
+pub mod client;
+pub mod drivers;
 pub mod fingerprint;
 pub mod gc;
+pub mod grpc;
 pub mod logmon;
 pub mod restarts;
+pub mod rpc;
+pub mod runner;
+pub mod state;
 pub mod taskenv;
+pub mod taskrunner;
 
 pub use allocdir::{AllocDir, AllocDirError, FsIsolation, LogKind, TaskDir};
+pub use client::{Client, ClientConfig, ClientError, ControlError};
+pub use drivers::{DriverSpec, Drivers};
 pub use fingerprint::{DriverFingerprint, DriverHealth, FingerprintConfig, HostFacts};
 pub use gc::{GcCandidate, GcConfig, GcReason, GcStats};
+pub use logmon::process::LogmonCommand;
 pub use logmon::{FileRotator, LogMon, LogMonConfig, Origin};
 pub use restarts::{ExitOutcome, RestartDecision, RestartRules, RestartState, RestartTracker};
+pub use rpc::{AllocEntry, ClientAllocs, RpcError, ServerRpc};
 pub use taskenv::{TaskEnv, TaskEnvBuilder};

@@ -1,9 +1,12 @@
 //! Job JSON in Nomad's API form (`{"Job": {…}}` or the bare job, PascalCase, durations in
-//! nanoseconds): what `drover job inspect` prints and `POST /v1/jobs` takes.
+//! nanoseconds): what `drover job inspect` prints and `POST /v1/jobs` takes. Field names
+//! match ignoring case, as Nomad's API decodes them (`{"job": {"taskgroups": …}}`);
+//! error positions point at the keys as written.
 
-use drover_hcl::{Diagnostics, FieldPath, Source, Target};
+use drover_hcl::{Diagnostics, FieldPath, PathSeg, Source, Target};
 use drover_types::Job;
 use drover_types::error::PathSegment;
+use serde_json::Value;
 
 use crate::decode::schema::json_name;
 
@@ -11,19 +14,27 @@ use crate::decode::schema::json_name;
 /// (`Job.TaskGroups[0].Count`) with its line and column.
 pub fn parse_json(file_name: &str, text: &str) -> Result<Job, Diagnostics> {
     let src = Source::new(file_name, text);
-    let value = src.parse_json()?;
-    let (value, prefix) = match value {
-        serde_json::Value::Object(mut o) if o.len() == 1 && o.contains_key("Job") => (
-            o.remove("Job").unwrap_or_default(),
-            FieldPath::root().key("Job"),
-        ),
-        other => (other, FieldPath::root()),
+    let root = src.parse_json()?;
+    let wrapper = match &root {
+        Value::Object(o) if o.len() == 1 => {
+            o.keys().find(|k| k.eq_ignore_ascii_case("Job")).cloned()
+        }
+        _ => None,
     };
-    let mut job: Job = match serde_path_to_error::deserialize(value) {
+    let (value, prefix) = match &wrapper {
+        Some(key) => (
+            root.get(key).cloned().unwrap_or_default(),
+            FieldPath::root().key(key.clone()),
+        ),
+        None => (root.clone(), FieldPath::root()),
+    };
+    let de = drover_types::CaseInsensitive::new(value);
+    let mut job: Job = match serde_path_to_error::deserialize(de) {
         Ok(j) => j,
         Err(e) => {
             let mut path = prefix.clone();
             path.0.extend(FieldPath::from_serde(e.path()).0);
+            let path = as_written(&root, &path);
             let msg = e.into_inner().to_string();
             return Err(src.diagnostic(&path, Target::Value, msg).into());
         }
@@ -40,7 +51,7 @@ pub fn parse_json(file_name: &str, text: &str) -> Result<Job, Diagnostics> {
         })
         .collect();
     let offset_of = |path: &[PathSegment]| {
-        let fp = json_path(&prefix, &groups, path);
+        let fp = as_written(&root, &json_path(&prefix, &groups, path));
         src.locate(&fp, Target::Value).offset
     };
     crate::validate(&job, offset_of, &src)?;
@@ -77,6 +88,38 @@ fn json_path(
             },
             PathSegment::Index(i) => out = out.index(*i),
             PathSegment::Key(k) => out = out.key(k.clone()),
+        }
+    }
+    out
+}
+
+/// `path` (struct field names, e.g. `TaskGroups`) with each key spelled as in `root`
+/// (`taskgroups`): the exact key if present, else the first equal ignoring case.
+fn as_written(root: &Value, path: &FieldPath) -> FieldPath {
+    let mut out = FieldPath::root();
+    let mut node = Some(root);
+    for seg in &path.0 {
+        match seg {
+            PathSeg::Key(k) => {
+                let found = node.and_then(Value::as_object).and_then(|o| {
+                    o.get_key_value(k.as_str())
+                        .or_else(|| o.iter().find(|(ok, _)| ok.eq_ignore_ascii_case(k)))
+                });
+                match found {
+                    Some((written, v)) => {
+                        out = out.key(written.clone());
+                        node = Some(v);
+                    }
+                    None => {
+                        out = out.key(k.clone());
+                        node = None;
+                    }
+                }
+            }
+            PathSeg::Index(i) => {
+                out = out.index(*i);
+                node = node.and_then(|n| n.get(*i));
+            }
         }
     }
     out

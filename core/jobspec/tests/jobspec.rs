@@ -1,12 +1,16 @@
 //! Integration tests of `drover-jobspec`: the users' seed files, the fixture corpus with
-//! golden JSON, error positions, variables, the JSON round trip and a bounded fuzz run.
+//! golden JSON, error positions, variables, the functions, the JSON round trip and a bounded fuzz run.
 
 #[path = "jobspec/errors.rs"]
 mod errors;
+#[path = "jobspec/funcs.rs"]
+mod funcs;
 #[path = "jobspec/fuzz.rs"]
 mod fuzz;
 #[path = "jobspec/golden.rs"]
 mod golden;
+#[path = "jobspec/json_case.rs"]
+mod json_case;
 #[path = "jobspec/roundtrip.rs"]
 mod roundtrip;
 #[path = "jobspec/seed.rs"]

@@ -53,6 +53,12 @@ pub struct ServerConfig {
     pub raft_bind: String,
     /// The address peers reach this server at; default: the bound address.
     pub raft_advertise: Option<String>,
+    /// Where the cluster RPC for clients listens (`host:port`; port 0 picks one;
+    /// Nomad's RPC port is 4647). Default `127.0.0.1:0`.
+    pub rpc_bind: String,
+    /// The RPC address clients are told to reach this server at; default: the bound
+    /// address.
+    pub rpc_advertise: Option<String>,
     /// The voters of a new cluster (raft id → address), this server included; empty
     /// means a cluster of this server alone (`bootstrap_expect = 1`).
     pub peers: BTreeMap<u64, String>,
@@ -79,7 +85,7 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// A single server on `data_dir`, raft on `127.0.0.1:0`.
+    /// A single server on `data_dir`, raft and the cluster RPC on `127.0.0.1:0`.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
@@ -90,6 +96,8 @@ impl ServerConfig {
             datacenter: "dc1".into(),
             raft_bind: "127.0.0.1:0".into(),
             raft_advertise: None,
+            rpc_bind: "127.0.0.1:0".into(),
+            rpc_advertise: None,
             peers: BTreeMap::new(),
             num_schedulers: cores,
             enabled_schedulers: ["service", "batch", "system", "sysbatch"]
@@ -129,6 +137,13 @@ impl ServerConfig {
         }
         if !self.peers.is_empty() && !self.peers.contains_key(&self.node_id) {
             return bad("peers: must include this server's node_id");
+        }
+        if self
+            .rpc_advertise
+            .as_deref()
+            .is_some_and(|a| a.trim().is_empty())
+        {
+            return bad("rpc_advertise: must not be empty when set");
         }
         if self.raft_tick.is_zero() {
             return bad("raft_tick: must be positive");

@@ -13,7 +13,10 @@
 //! * Endpoints (`endpoints/`, one file per resource): `job_register`,
 //!   `job_deregister`, `job_evaluate`, `job_plan`, `job_scale`, `job_dispatch`,
 //!   `periodic_force`, `alloc_stop`, `alloc_client_update`, `node_register`,
-//!   `node_update_status`, `node_update_eligibility`, `node_update_drain`, eval reads.
+//!   `node_update_status`, `node_update_eligibility`, `node_update_drain`, eval reads,
+//!   and `client_allocs` (a client's blocking allocation query).
+//! * The cluster RPC (`rpc/`): the `ClientRpc` gRPC service clients call on the RPC
+//!   port (4647), served by [`Server::start`] on `rpc_bind`.
 //! * Leader duties (`leader/`): the eval broker, blocked evals, the plan applier with
 //!   optimistic concurrency, heartbeat timers, the drainer.
 //! * Scheduler workers (`worker.rs`): run `drover_scheduler` on blocking threads
@@ -25,6 +28,7 @@ mod error;
 mod fsm;
 pub mod leader;
 pub mod raft;
+pub mod rpc;
 mod server;
 pub mod sim;
 mod snapshot;

@@ -31,6 +31,7 @@ pub(crate) struct Core {
     pub(crate) config: ServerConfig,
     pub(crate) raft: RaftHandle,
     pub(crate) raft_addr: String,
+    pub(crate) rpc_addr: String,
     pub(crate) views: watch::Receiver<StateView>,
     pub(crate) store: Arc<Mutex<StateStore>>,
     pub(crate) broker: SharedBroker,
@@ -127,8 +128,9 @@ pub struct RaftServerInfo {
 
 impl Server {
     /// Opens Raft under `<data_dir>/server/` with the state store as its FSM (restoring
-    /// the state from snapshot + log), binds the raft transport, and starts every
-    /// task. The returned handle resolves once all of them stopped after `shutdown`.
+    /// the state from snapshot + log), binds the raft transport and the cluster RPC
+    /// (`rpc_bind`), and starts every task. The returned handle resolves once all of
+    /// them stopped after `shutdown`.
     pub async fn start(
         config: ServerConfig,
         shutdown: CancellationToken,
@@ -148,6 +150,19 @@ impl Server {
             .raft_advertise
             .clone()
             .unwrap_or_else(|| bound.to_string());
+        let rpc_bind_err = |e: std::io::Error| {
+            StartError::Config(format!(
+                "rpc_bind: cannot listen on {}: {e}",
+                config.rpc_bind
+            ))
+        };
+        let rpc_listener = TcpListener::bind(&config.rpc_bind)
+            .await
+            .map_err(rpc_bind_err)?;
+        let rpc_addr = match &config.rpc_advertise {
+            Some(a) => a.clone(),
+            None => rpc_listener.local_addr().map_err(rpc_bind_err)?.to_string(),
+        };
         let mut raft_config = if config.peers.is_empty() {
             RaftConfig::single(config.node_id, raft_addr.clone())
         } else {
@@ -171,6 +186,7 @@ impl Server {
             config,
             raft: raft.clone(),
             raft_addr,
+            rpc_addr,
             views,
             store,
             heartbeats: Mutex::new(Timers::default()),
@@ -197,6 +213,13 @@ impl Server {
         for id in 0..core.config.num_schedulers {
             tracker.spawn(worker::run_worker(core.clone(), id));
         }
+        let rpc_server = Server { core: core.clone() };
+        let rpc_stop = shutdown.clone();
+        tracker.spawn(async move {
+            if let Err(e) = crate::rpc::serve(rpc_listener, rpc_server, rpc_stop).await {
+                tracing::error!(error = %e, "cluster RPC server failed");
+            }
+        });
         let done = tokio::spawn(async move {
             shutdown.cancelled().await;
             tracker.close();
@@ -303,6 +326,12 @@ impl Server {
                 voter: true,
             })
             .collect()
+    }
+
+    /// The address clients reach this server's cluster RPC at (`rpc_advertise`, or
+    /// the bound `rpc_bind` address).
+    pub fn rpc_addr(&self) -> &str {
+        &self.core.rpc_addr
     }
 
     /// This server's raft address.

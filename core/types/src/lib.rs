@@ -22,6 +22,7 @@ pub mod allocated;
 pub mod api;
 pub mod artifact;
 mod canonicalize;
+pub mod ci_json;
 pub mod constraint;
 pub mod deployment;
 pub mod duration;
@@ -50,6 +51,7 @@ pub use alloc::{
 };
 pub use allocated::{AllocatedResources, AllocatedTaskResources, ComparableResources};
 pub use artifact::TaskArtifact;
+pub use ci_json::{CaseInsensitive, from_slice_ci, from_str_ci, from_value_ci};
 pub use constraint::{Affinity, Constraint, Spread, SpreadTarget};
 pub use deployment::{Deployment, JobSummary, TaskGroupSummary};
 pub use duration::Duration;

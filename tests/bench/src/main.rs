@@ -16,6 +16,7 @@ mod raw_exec_start;
 mod scheduler;
 mod server_register;
 mod stats;
+mod submit_to_running;
 
 use std::path::PathBuf;
 
@@ -67,6 +68,13 @@ enum Command {
         jobs: usize,
         #[arg(long, default_value_t = 10)]
         per_job: usize,
+    },
+    /// A real `drover agent -dev`: raw_exec jobs registered one after another, each
+    /// timed from registration until the API reports it running; baseline: spawning
+    /// the same command. Also prints the idle agent's and plugin's RSS.
+    SubmitToRunning {
+        #[arg(long, default_value_t = 200)]
+        jobs: usize,
     },
     /// Job registrations through one server on a tempdir until the plan is committed
     /// through Raft on disk: jobs/s and p99 register→placed; baseline: fsync latency.
@@ -128,6 +136,10 @@ fn main() -> anyhow::Result<()> {
             }
             Command::RawExecStart { iterations } => {
                 raw_exec_start::run(cli.plugin_dir.as_ref(), iterations).await
+            }
+            Command::SubmitToRunning { jobs } => {
+                let drover = plugin_path(cli.plugin_dir.as_ref(), "drover")?;
+                submit_to_running::run(drover, jobs).await
             }
             Command::ServerRegister {
                 nodes,

@@ -76,3 +76,14 @@ fn server_register_prints_its_result() {
         "{text}"
     );
 }
+
+#[test]
+fn submit_to_running_prints_its_result() {
+    let text = run_bench(&["submit-to-running", "--jobs", "5"]);
+    assert!(text.contains("idle RSS: agent "), "{text}");
+    let fields = result_line(&text, "submit-to-running");
+    assert!(
+        fields[2].starts_with("p50=") && fields[2].ends_with("ms"),
+        "{text}"
+    );
+}

@@ -9,6 +9,8 @@
 //! * One file per resource: [`jobs`] (`/v1/jobs*`, `/v1/validate/job`), [`job`]
 //!   (`/v1/job/:id` and its sub-resources), [`allocs`], [`evals`], [`nodes`],
 //!   [`agent`] (agent, status, regions, operator), [`events`], [`metrics`].
+//! * [`client`]: the client's own routes (`/v1/client/*`: files, logs, stats,
+//!   restart, signal) over a [`ClientApi`] given in [`HttpOptions::client`].
 //! * Cross-cutting: [`query`] (parameters, blocking options), [`blocking`] (blocking
 //!   queries), [`respond`] (bodies in and out, headers), [`error`] (the one mapping of
 //!   errors to status codes and texts).
@@ -29,6 +31,7 @@ pub mod agent;
 pub mod allocs;
 pub mod backend;
 pub mod blocking;
+pub mod client;
 pub mod error;
 pub mod evals;
 pub mod events;
@@ -42,6 +45,7 @@ pub mod query;
 pub mod respond;
 
 pub use backend::{Backend, BackendError, BackendResult, QueryMeta};
+pub use client::{ClientApi, ClientApiError};
 pub use error::{ApiError, ApiResult};
 
 use axum::Router;
@@ -58,12 +62,25 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 16 << 20;
 pub const DEFAULT_EVENT_HEARTBEAT: Duration = Duration::from_secs(10);
 
 /// Tunables of the API.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpOptions {
     /// Request bodies larger than this are answered 413.
     pub max_body_bytes: usize,
     /// Event stream heartbeat interval.
     pub event_heartbeat: Duration,
+    /// The agent's client, behind `/v1/client/*`; `None` on a server-only agent
+    /// (those routes answer 400).
+    pub client: Option<Arc<dyn ClientApi>>,
+}
+
+impl std::fmt::Debug for HttpOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpOptions")
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("event_heartbeat", &self.event_heartbeat)
+            .field("client", &self.client.is_some())
+            .finish()
+    }
 }
 
 impl Default for HttpOptions {
@@ -71,6 +88,7 @@ impl Default for HttpOptions {
         HttpOptions {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             event_heartbeat: DEFAULT_EVENT_HEARTBEAT,
+            client: None,
         }
     }
 }
@@ -82,6 +100,8 @@ pub struct AppState {
     pub backend: Arc<dyn Backend>,
     /// Tunables.
     pub opts: Arc<HttpOptions>,
+    /// The agent's client, when it runs one.
+    pub client: Option<Arc<dyn ClientApi>>,
 }
 
 /// The shutdown signal, attached to requests by [`serve`].
@@ -110,6 +130,7 @@ fn m(r: MethodRouter<AppState>) -> MethodRouter<AppState> {
 pub fn router_with(backend: Arc<dyn Backend>, opts: HttpOptions) -> Router {
     let state = AppState {
         backend,
+        client: opts.client.clone(),
         opts: Arc::new(opts),
     };
     Router::new()
@@ -142,6 +163,24 @@ pub fn router_with(backend: Arc<dyn Backend>, opts: HttpOptions) -> Router {
         )
         .route("/v1/event/stream", m(get(events::stream)))
         .route("/v1/metrics", m(get(metrics::metrics)))
+        .route("/v1/client/fs/logs/{alloc}", m(get(client::logs::logs)))
+        .route("/v1/client/fs/ls/{alloc}", m(get(client::fs::ls)))
+        .route("/v1/client/fs/stat/{alloc}", m(get(client::fs::stat)))
+        .route("/v1/client/fs/cat/{alloc}", m(get(client::fs::cat)))
+        .route("/v1/client/fs/readat/{alloc}", m(get(client::fs::readat)))
+        .route("/v1/client/stats", m(get(client::allocation::host_stats)))
+        .route(
+            "/v1/client/allocation/{id}/stats",
+            m(get(client::allocation::stats)),
+        )
+        .route(
+            "/v1/client/allocation/{id}/restart",
+            m(post(client::allocation::restart).put(client::allocation::restart)),
+        )
+        .route(
+            "/v1/client/allocation/{id}/signal",
+            m(post(client::allocation::signal).put(client::allocation::signal)),
+        )
         .fallback(not_found)
         .with_state(state)
 }

@@ -130,20 +130,30 @@ fn is_length_limit(e: &axum::Error) -> bool {
 }
 
 /// Decodes JSON with serde's path to the bad value: `Job.TaskGroups[0].Count: invalid
-/// type: string "x", expected i64 at line 1 column 42`. Unknown fields are ignored.
+/// type: string "x", expected i64 at line 1 column 42`. Field names match in any case,
+/// as Nomad's (Go's) decoder does (`{"job": {"id": …}}`); map keys (meta, env) are
+/// kept as written. Unknown fields are ignored.
 pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let err = match serde_path_to_error::deserialize(drover_types::CaseInsensitive::new(value)) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    let path = err.path().to_string();
+    // The same error read straight from the text carries its line and column; use it
+    // when it is about the same field (it is, unless the body's field names differ in
+    // case from Nomad's).
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path == "." || path.is_empty() {
-            ApiError::bad_request(inner.to_string())
-        } else {
-            ApiError::bad_request(format!("{path}: {inner}"))
-        }
-    })?;
-    de.end().map_err(|e| ApiError::bad_request(e.to_string()))?;
-    Ok(value)
+    let message = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(strict) if strict.path().to_string() == path => strict.into_inner().to_string(),
+        _ => err.into_inner().to_string(),
+    };
+    Err(if path == "." || path.is_empty() {
+        ApiError::bad_request(message)
+    } else {
+        ApiError::bad_request(format!("{path}: {message}"))
+    })
 }
 
 /// `X-Nomad-Index`, `X-Nomad-KnownLeader`, `X-Nomad-LastContact`.

@@ -123,6 +123,7 @@ impl Server {
             bootstrap_expect: 1,
             client_enabled: false,
             http_addr: Some(addr.to_string()),
+            ..AgentInfo::default()
         };
         let backend = Arc::new(ServerBackend::new(server.clone(), info));
         let shutdown = CancellationToken::new();

@@ -12,9 +12,11 @@
 //!   ([`endpoints`]) into `drover_types` and `drover_types::api` shapes, the same
 //!   ones the agent serves.
 
+mod allocs;
 mod endpoints;
 mod transport;
 
+pub use allocs::LogsQuery;
 pub use transport::Client;
 
 /// Where the agent listens when nothing else is configured.

@@ -1,11 +1,15 @@
 //! One HTTP/1.1 exchange per request on a fresh TCP connection (hyper's connection
-//! API): a CLI run makes a few requests, so pooling buys nothing, and a connection
-//! that lives exactly as long as its request needs no background task.
+//! API): a CLI run makes a few requests, so pooling buys nothing. Each connection is
+//! driven by a small task that ends with its response; [`Client::stream`] hands the
+//! body over as it arrives (followed logs), every other call reads it whole under a
+//! timeout.
 
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
+use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
 use hyper::{Method, Request, StatusCode, header};
 use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
@@ -119,12 +123,72 @@ impl Client {
         query: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Result<Bytes, ApiError> {
-        let uri = self.uri(path, query);
         let http_err = |reason: String| ApiError::Http {
             method: method.to_string(),
             path: path.to_string(),
             reason,
         };
+        let mut sender = self.connect(&http_err).await?;
+        let req = self
+            .request(&method, path, query, body)
+            .map_err(|e| http_err(e.to_string()))?;
+        let exchange = async {
+            let resp = sender.send_request(req).await?;
+            let status = resp.status();
+            let bytes = resp.into_body().collect().await?.to_bytes();
+            Ok::<_, hyper::Error>((status, bytes))
+        };
+        let (status, bytes) = tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+            .await
+            .map_err(|_| http_err(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())))?
+            .map_err(|e| http_err(e.to_string()))?;
+        if status.is_success() {
+            Ok(bytes)
+        } else {
+            Err(status_error(status, &bytes))
+        }
+    }
+
+    /// Sends a body-less request and returns the answer's body as it arrives, for
+    /// streams that last (followed logs): only the wait for the headers is bounded.
+    /// Non-2xx answers become [`ApiError::Status`].
+    pub async fn stream(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Incoming, ApiError> {
+        let http_err = |reason: String| ApiError::Http {
+            method: method.to_string(),
+            path: path.to_string(),
+            reason,
+        };
+        let mut sender = self.connect(&http_err).await?;
+        let req = self
+            .request(&method, path, query, None)
+            .map_err(|e| http_err(e.to_string()))?;
+        let resp = tokio::time::timeout(REQUEST_TIMEOUT, sender.send_request(req))
+            .await
+            .map_err(|_| http_err(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())))?
+            .map_err(|e| http_err(e.to_string()))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp.into_body());
+        }
+        let body = tokio::time::timeout(REQUEST_TIMEOUT, resp.into_body().collect())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        Err(status_error(status, &body))
+    }
+
+    /// A connection to the agent, driven by a background task that ends with it.
+    async fn connect(
+        &self,
+        http_err: &dyn Fn(String) -> ApiError,
+    ) -> Result<SendRequest<Full<Bytes>>, ApiError> {
         let connect = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.authority));
         let stream = match connect.await {
             Ok(Ok(s)) => s,
@@ -141,12 +205,27 @@ impl Client {
                 });
             }
         };
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| http_err(e.to_string()))?;
+        // Ends when the response is read or dropped; errors surface through the body.
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(sender)
+    }
+
+    /// The request with Host, User-Agent, token and content type.
+    fn request(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Request<Full<Bytes>>, hyper::http::Error> {
         let mut req = Request::builder()
             .method(method.clone())
-            .uri(uri)
+            .uri(self.uri(path, query))
             .header(header::HOST, &self.authority)
             .header(
                 header::USER_AGENT,
@@ -158,36 +237,7 @@ impl Client {
         if body.is_some() {
             req = req.header(header::CONTENT_TYPE, "application/json");
         }
-        let req = req
-            .body(Full::new(Bytes::from(body.unwrap_or_default())))
-            .map_err(|e| http_err(e.to_string()))?;
-        let exchange = async {
-            let resp = sender.send_request(req).await?;
-            let status = resp.status();
-            let bytes = resp.into_body().collect().await?.to_bytes();
-            Ok::<_, hyper::Error>((status, bytes))
-        };
-        let mut exchange = std::pin::pin!(exchange);
-        let mut conn = std::pin::pin!(conn);
-        let run = async {
-            tokio::select! {
-                r = &mut exchange => r,
-                c = &mut conn => match c {
-                    // The connection may close right after delivering the answer.
-                    Ok(()) => exchange.await,
-                    Err(e) => Err(e),
-                },
-            }
-        };
-        let (status, bytes) = tokio::time::timeout(REQUEST_TIMEOUT, run)
-            .await
-            .map_err(|_| http_err(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())))?
-            .map_err(|e| http_err(e.to_string()))?;
-        if status.is_success() {
-            Ok(bytes)
-        } else {
-            Err(status_error(status, &bytes))
-        }
+        req.body(Full::new(Bytes::from(body.unwrap_or_default())))
     }
 
     fn uri(&self, path: &str, query: &[(&str, &str)]) -> String {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use drover_agent::AgentConfig;
-use drover_agent::http::{router, serve};
+use drover_agent::http::{ClientApi, HttpOptions, router_with, serve};
 use drover_agent::{AgentInfo, ServerBackend};
 use drover_hcl::{Format, Source};
 use serde_json::{Map, Value, json};
@@ -155,6 +155,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
 pub(super) async fn serve_http(
     addr: &str,
     backend: ServerBackend,
+    client: Option<Arc<dyn ClientApi>>,
     stop: CancellationToken,
 ) -> anyhow::Result<(
     std::net::SocketAddr,
@@ -164,7 +165,11 @@ pub(super) async fn serve_http(
         .await
         .with_context(|| format!("bind the HTTP API to {addr}"))?;
     let bound = listener.local_addr().context("HTTP listener address")?;
-    let task = tokio::spawn(serve(listener, router(Arc::new(backend)), stop));
+    let opts = HttpOptions {
+        client,
+        ..HttpOptions::default()
+    };
+    let task = tokio::spawn(serve(listener, router_with(Arc::new(backend), opts), stop));
     Ok((bound, task))
 }
 
@@ -184,5 +189,6 @@ pub(super) fn agent_info(config: &AgentConfig, http: Option<String>) -> AgentInf
         bootstrap_expect: config.server.bootstrap_expect,
         client_enabled: config.client.enabled,
         http_addr: http,
+        client_node_id: Default::default(),
     }
 }

@@ -2,13 +2,17 @@
 //! server, the HTTP API over it, the startup banner, and the graceful shutdown (stop
 //! HTTP so blocking queries answer, then the server, awaiting both).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use drover_agent::AgentConfig;
-use drover_agent::ServerBackend;
+use drover_agent::http::ClientApi;
+use drover_agent::{ClientSlot, ServerBackend};
+use drover_client::Client;
+use drover_client::grpc::GrpcServers;
 use drover_server::{HeartbeatConfig, Server, ServerConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -52,6 +56,13 @@ fn server_config(c: &AgentConfig, data_dir: PathBuf) -> ServerConfig {
         .serf
         .as_deref()
         .map(|a| with_port(a, c.ports.serf));
+    let rpc_bind = c.addresses.rpc.as_deref().unwrap_or(&c.bind_addr);
+    s.rpc_bind = host_port(rpc_bind, c.ports.rpc);
+    s.rpc_advertise = c
+        .advertise
+        .rpc
+        .as_deref()
+        .map(|a| with_port(a, c.ports.rpc));
     if let Some(n) = c.server.num_schedulers {
         s.num_schedulers = (n as usize).max(1);
     }
@@ -77,22 +88,37 @@ fn server_config(c: &AgentConfig, data_dir: PathBuf) -> ServerConfig {
     s
 }
 
-fn banner(c: &AgentConfig, http: &str, raft: &str, data_dir: &str, temporary: bool) -> String {
-    let client = if c.client.enabled {
-        "false (enabled, but the client is not available in this build yet)"
-    } else {
-        "false"
-    };
+/// The addresses the banner shows.
+struct Addrs<'a> {
+    http: &'a str,
+    rpc: &'a str,
+    raft: &'a str,
+}
+
+fn banner(
+    c: &AgentConfig,
+    a: &Addrs<'_>,
+    node_id: &str,
+    data_dir: &str,
+    temporary: bool,
+) -> String {
+    let Addrs { http, rpc, raft } = a;
     let rows = [
-        ("Advertise Addrs", format!("HTTP: {http}; Serf: {raft}")),
-        ("Bind Addrs", format!("HTTP: [{http}]; Serf: {raft}")),
-        ("Client", client.to_owned()),
+        (
+            "Advertise Addrs",
+            format!("HTTP: {http}; RPC: {rpc}; Serf: {raft}"),
+        ),
+        (
+            "Bind Addrs",
+            format!("HTTP: [{http}]; RPC: {rpc}; Serf: {raft}"),
+        ),
+        ("Client", c.client.enabled.to_string()),
         (
             "Data Dir",
             format!("{data_dir}{}", if temporary { " (temporary)" } else { "" }),
         ),
         ("Log Level", format!("{:?}", c.log.level).to_uppercase()),
-        ("Node Id", "1".to_owned()),
+        ("Node Id", node_id.to_owned()),
         ("Region", format!("{} (DC: {})", c.region, c.datacenter)),
         (
             "Server",
@@ -106,6 +132,34 @@ fn banner(c: &AgentConfig, http: &str, raft: &str, data_dir: &str, temporary: bo
     }
     out.push_str("\n==> Drover agent started! Log data will stream in below:\n");
     out
+}
+
+/// Starts the client, talking to the servers in `client.servers`, or to this agent's
+/// own server.
+async fn start_client(
+    config: &AgentConfig,
+    data_dir: &Path,
+    http_addr: &str,
+    own_rpc: &str,
+) -> anyhow::Result<Client> {
+    let exe = std::env::current_exe().context("locate the drover executable")?;
+    let cfg = drover_agent::client_config(config, data_dir, http_addr, &exe);
+    if !cfg.drivers.iter().any(|d| d.name == "raw_exec") {
+        tracing::warn!(
+            dirs = ?exe.parent(),
+            "no driver plugins found next to the drover executable or in plugin_dir; \
+             build them with `cargo build --bins`"
+        );
+    }
+    let servers = if config.client.servers.is_empty() {
+        vec![own_rpc.to_owned()]
+    } else {
+        config.client.servers.clone()
+    };
+    let rpc = GrpcServers::new(servers).map_err(|e| anyhow::anyhow!("client.servers: {e}"))?;
+    Client::start(cfg, Arc::new(rpc))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
@@ -149,34 +203,66 @@ pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
     );
     let http_stop = CancellationToken::new();
     let info = agent_info(&config, None);
+    let node_id_slot = info.client_node_id.clone();
     let backend = ServerBackend::new(server.clone(), info);
-    let (http_addr, http_task) = match serve_http(&http_bind, backend, http_stop.clone()).await {
-        Ok(ok) => ok,
-        Err(e) => {
-            gate.open();
-            eprintln!("==> Error starting the agent: {e:#}");
-            server_stop.cancel();
-            let _ = tokio::time::timeout(STOP_TIMEOUT, server_done).await;
-            return Ok(ExitCode::FAILURE);
+    let client_slot = ClientSlot::new();
+    let client_api: Option<Arc<dyn ClientApi>> = config
+        .client
+        .enabled
+        .then(|| Arc::new(client_slot.clone()) as Arc<dyn ClientApi>);
+    let (http_addr, http_task) =
+        match serve_http(&http_bind, backend, client_api, http_stop.clone()).await {
+            Ok(ok) => ok,
+            Err(e) => {
+                gate.open();
+                eprintln!("==> Error starting the agent: {e:#}");
+                server_stop.cancel();
+                let _ = tokio::time::timeout(STOP_TIMEOUT, server_done).await;
+                return Ok(ExitCode::FAILURE);
+            }
+        };
+    let client = if config.client.enabled {
+        match start_client(
+            &config,
+            &data_dir,
+            &http_addr.to_string(),
+            server.rpc_addr(),
+        )
+        .await
+        {
+            Ok(c) => {
+                client_slot.set(c.clone());
+                let _ = node_id_slot.set(c.node_id().to_owned());
+                Some(c)
+            }
+            Err(e) => {
+                gate.open();
+                eprintln!("==> Error starting the client: {e:#}");
+                http_stop.cancel();
+                server_stop.cancel();
+                let _ = tokio::time::timeout(STOP_TIMEOUT, http_task).await;
+                let _ = tokio::time::timeout(STOP_TIMEOUT, server_done).await;
+                return Ok(ExitCode::FAILURE);
+            }
         }
+    } else {
+        None
     };
     print!(
         "{}",
         banner(
             &config,
-            &http_addr.to_string(),
-            server.raft_addr(),
+            &Addrs {
+                http: &http_addr.to_string(),
+                rpc: server.rpc_addr(),
+                raft: server.raft_addr(),
+            },
+            client.as_ref().map_or("", |c| c.node_id()),
             &data_dir.display().to_string(),
             temp.is_some()
         )
     );
     gate.open();
-    if config.client.enabled {
-        tracing::warn!(
-            "the client is not available in this build yet: this agent runs the server only; \
-             jobs are accepted and scheduled but stay queued until a client node registers"
-        );
-    }
     tracing::info!(http = %http_addr, raft = %server.raft_addr(), "agent started");
 
     let sig = first_signal().await?;
@@ -189,6 +275,9 @@ pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
         }
     });
     let mut clean = true;
+    if let Some(c) = &client {
+        c.shutdown().await;
+    }
     http_stop.cancel();
     match tokio::time::timeout(STOP_TIMEOUT, http_task).await {
         Ok(Ok(Ok(()))) => {}
@@ -252,16 +341,24 @@ mod tests {
         assert_eq!(s.raft_bind, "127.0.0.1:4648");
         assert_eq!(s.data_dir, PathBuf::from("/tmp/x"));
         assert!(s.validate().is_ok());
-        let b = banner(&c, "127.0.0.1:4646", "127.0.0.1:4648", "/tmp/x", true);
+        let b = banner(
+            &c,
+            &Addrs {
+                http: "127.0.0.1:4646",
+                rpc: "127.0.0.1:4647",
+                raft: "127.0.0.1:4648",
+            },
+            "9d5741c1-3899-498a-98dd-eb3c05665863",
+            "/tmp/x",
+            true,
+        );
         assert!(b.starts_with("==> Drover agent configuration:\n\n"), "{b}");
         assert!(
             b.contains("\n                Region: global (DC: dc1)\n"),
             "{b}"
         );
-        assert!(
-            b.contains("Client: false (enabled, but the client is not available"),
-            "{b}"
-        );
+        assert!(b.contains("                Client: true\n"), "{b}");
+        assert!(b.contains("RPC: 127.0.0.1:4647"), "{b}");
         assert!(b.ends_with("==> Drover agent started! Log data will stream in below:\n"));
     }
 }

@@ -4,6 +4,11 @@
 mod agent;
 mod agent_log;
 mod agent_run;
+mod alloc_logs;
+mod alloc_restart;
+mod alloc_signal;
+pub(crate) mod alloc_status;
+mod alloc_stop;
 mod config_validate;
 pub(crate) mod eval_status;
 mod job_inspect;
@@ -49,6 +54,9 @@ enum Command {
     /// Show evaluations.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Inspect and act on allocations: status, logs, restart, signal, stop.
+    #[command(subcommand)]
+    Alloc(AllocCommand),
     /// Show client nodes.
     #[command(subcommand)]
     Node(NodeCommand),
@@ -69,9 +77,23 @@ enum EvalCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum AllocCommand {
+    /// Show an allocation and its tasks' states and recent events.
+    Status(alloc_status::Args),
+    /// Print a task's stdout or stderr (-f to follow, -tail/-n/-c for the end).
+    Logs(alloc_logs::Args),
+    /// Restart a task, or every task, of an allocation in place.
+    Restart(alloc_restart::Args),
+    /// Send a signal to a task, or every task, of an allocation.
+    Signal(alloc_signal::Args),
+    /// Stop an allocation (the scheduler replaces it) and monitor the evaluation.
+    Stop(alloc_stop::Args),
+}
+
+#[derive(Debug, Subcommand)]
 enum NodeCommand {
     /// List nodes, or show one node.
-    Status(node_status::Args),
+    Status(node_status::StatusArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,7 +168,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Job(JobCommand::Status(a)) => job_status::run(a).await,
         Command::Job(JobCommand::Stop(a)) => job_stop::run(a).await,
         Command::Eval(EvalCommand::Status(a)) => eval_status::run(a).await,
-        Command::Node(NodeCommand::Status(a)) => node_status::run(a).await,
+        Command::Alloc(AllocCommand::Status(a)) => alloc_status::run(a).await,
+        Command::Alloc(AllocCommand::Logs(a)) => alloc_logs::run(a).await,
+        Command::Alloc(AllocCommand::Restart(a)) => alloc_restart::run(a).await,
+        Command::Alloc(AllocCommand::Signal(a)) => alloc_signal::run(a).await,
+        Command::Alloc(AllocCommand::Stop(a)) => alloc_stop::run(a).await,
+        Command::Node(NodeCommand::Status(a)) => node_status::run_status(a).await,
         Command::Server(ServerCommand::Members(a)) => server_members::run(a).await,
         Command::Operator(OperatorCommand::Raft(RaftCommand::ListPeers(a))) => {
             operator_raft_list_peers::run(a).await

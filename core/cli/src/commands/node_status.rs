@@ -1,5 +1,6 @@
-//! `drover node status [-verbose] [-short] [NODE]`: the node list, or one node's
-//! details, events and allocations (Nomad's `command/node_status.go`).
+//! `drover node status [-verbose] [-short] [-self | NODE]`: the node list, or one
+//! node's details, events and allocations (Nomad's `command/node_status.go`);
+//! `-self` is the node of the agent's own client.
 
 use std::process::ExitCode;
 
@@ -24,6 +25,38 @@ pub struct Args {
     /// Node ID or unique prefix; without it, list all nodes.
     #[arg(value_name = "NODE")]
     pub(super) node: Option<String>,
+}
+
+/// `node status` with `-self` (kept apart from [`Args`], which `status` builds too).
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub(super) args: Args,
+    /// Show the node of the agent at -address (its client must be running).
+    #[arg(long = "self", conflicts_with = "node")]
+    pub(super) self_: bool,
+}
+
+/// `node status`: `-self`, one node, or the list.
+pub async fn run_status(s: StatusArgs) -> anyhow::Result<ExitCode> {
+    if !s.self_ {
+        return run(s.args).await;
+    }
+    let a = s.args;
+    let client = match a.api.client() {
+        Ok(c) => c,
+        Err(e) => return Ok(fail(format!("Error initializing client: {e}"))),
+    };
+    Ok(match self_node_id(&client).await {
+        Ok(id) => match show(&client, &id, &a).await {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        Err(e) => fail(e),
+    })
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -56,6 +89,27 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
         Err(e) => fail(e),
     })
+}
+
+/// The node ID of the agent's own client: `/v1/agent/self`'s `stats.client.node_id`
+/// (Nomad's `getLocalNodeID`).
+pub(super) async fn self_node_id(client: &Client) -> Result<String, String> {
+    let info = client
+        .agent_self()
+        .await
+        .map_err(|e| format!("Error determining the local node ID: {e}"))?;
+    match info
+        .pointer("/stats/client/node_id")
+        .and_then(|v| v.as_str())
+    {
+        Some(id) if !id.is_empty() => Ok(id.to_string()),
+        _ => Err(
+            "Error determining the local node ID: the agent runs no client (its \
+             /v1/agent/self has no stats.client.node_id); use -self against a client \
+             agent, or give a node ID"
+                .to_string(),
+        ),
+    }
 }
 
 /// The one node a prefix names.

@@ -12,6 +12,7 @@
 //! dropped, so a full disk never stalls the task on a full pipe.
 
 mod fifo;
+pub mod process;
 pub mod reader;
 pub mod rotator;
 
@@ -147,6 +148,17 @@ impl LogMon {
     /// Collects both FIFOs until `shutdown`, then drains them and returns. Fails only
     /// when it cannot start (FIFO or first log file).
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), LogMonError> {
+        let (tx, _rx) = tokio::sync::oneshot::channel();
+        self.run_notify(shutdown, tx).await
+    }
+
+    /// Like [`LogMon::run`], and sends on `ready` once both FIFOs are open (the driver
+    /// may start the task then).
+    pub async fn run_notify(
+        self,
+        shutdown: CancellationToken,
+        ready: tokio::sync::oneshot::Sender<()>,
+    ) -> Result<(), LogMonError> {
         self.create_fifos()?;
         let mut set = JoinSet::new();
         for kind in [LogKind::Stdout, LogKind::Stderr] {
@@ -158,6 +170,7 @@ impl LogMon {
             let rotator = self.config.rotator(kind)?;
             set.spawn(collect(receiver, rotator, shutdown.clone()));
         }
+        let _ = ready.send(());
         while set.join_next().await.is_some() {}
         Ok(())
     }

@@ -5,7 +5,7 @@
 use hcl::Value;
 use hcl::edit::Span;
 use hcl::edit::structure::{self as es, BlockLabel, Structure};
-use hcl::eval::{Context, Evaluate};
+use hcl::eval::Context;
 
 use drover_hcl::{Diagnostics, Source};
 
@@ -17,6 +17,9 @@ pub(crate) struct Evaluator<'s> {
     pub src: &'s Source,
     pub diags: Diagnostics,
     pub scope: Scope,
+    /// Set while probing locals: a `try`/`can` argument naming a local not evaluated
+    /// yet fails the expression instead of falling back (see [`super::lazy`]).
+    pub defer_locals: bool,
 }
 
 pub(crate) fn start(span: Option<std::ops::Range<usize>>) -> usize {
@@ -41,6 +44,7 @@ impl<'s> Evaluator<'s> {
             src,
             diags: Diagnostics::new(),
             scope,
+            defer_locals: false,
         }
     }
 
@@ -58,10 +62,10 @@ impl<'s> Evaluator<'s> {
         let at = start(expr.span());
         let mut e: hcl::Expression = expr.into();
         refs::protect(&mut e, &mut self.scope);
-        match e.evaluate(ctx) {
+        match super::lazy::evaluate(&e, ctx, self.defer_locals) {
             Ok(v) => Some(v),
-            Err(err) => {
-                self.error(at, path, eval_message(&err));
+            Err(msg) => {
+                self.error(at, path, msg);
                 None
             }
         }

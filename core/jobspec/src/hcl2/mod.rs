@@ -7,6 +7,7 @@
 
 pub(crate) mod eval;
 pub mod funcs;
+pub(crate) mod lazy;
 pub(crate) mod refs;
 pub(crate) mod tree;
 pub(crate) mod typecon;

@@ -81,6 +81,15 @@ pub(crate) fn protect(expr: &mut Expression, scope: &mut Scope) {
             }
         }
         Expression::TemplateExpr(t) => protect_template_expr(t, scope),
+        // `convert(value, type)`: the type is a type expression (`string`,
+        // `list(number)`), not a reference.
+        Expression::FuncCall(f)
+            if f.name.namespace.is_empty() && f.name.name.as_str() == "convert" =>
+        {
+            if let Some(first) = f.args.first_mut() {
+                protect(first, scope);
+            }
+        }
         Expression::FuncCall(f) => f.args.iter_mut().for_each(|e| protect(e, scope)),
         Expression::Parenthesis(e) => protect(e, scope),
         Expression::Conditional(c) => {

@@ -381,6 +381,9 @@ pub(crate) fn locals(ev: &mut Evaluator, blocks: Vec<es::Block>, ctx: &mut Conte
     }
     let mut done = hcl::Map::new();
     ctx.declare_var("local", Value::Object(done.clone()));
+    // `try`/`can` wait for the locals they name while passes make progress; once none
+    // does, they may fall back (a local that never evaluates).
+    let mut defer = true;
     for _pass in 0..100 {
         if pending.is_empty() {
             break;
@@ -389,6 +392,7 @@ pub(crate) fn locals(ev: &mut Evaluator, blocks: Vec<es::Block>, ctx: &mut Conte
         let mut still = Vec::new();
         for (name, at, expr) in pending {
             let mut probe = Evaluator::new(ev.src, ev.scope.clone());
+            probe.defer_locals = defer;
             let p = Path::default().key("locals").key(&name);
             match probe.expr(expr.clone(), ctx, &p) {
                 Some(v) if probe.diags.is_empty() => {
@@ -400,7 +404,10 @@ pub(crate) fn locals(ev: &mut Evaluator, blocks: Vec<es::Block>, ctx: &mut Conte
         }
         pending = still;
         if pending.len() == before {
-            break;
+            if !defer {
+                break;
+            }
+            defer = false;
         }
     }
     for (name, _, expr) in pending {

@@ -16,6 +16,7 @@
 //!   `NodeListStub`.
 //! * [`cluster`]: members, raft configuration, health, metrics.
 
+pub mod client;
 pub mod cluster;
 pub mod diff;
 pub mod jobs;

@@ -1,6 +1,4 @@
-//! Encoding, hashing, UUID and IPv4 CIDR functions.
-
-use std::net::Ipv4Addr;
+//! Encoding, hashing and UUID functions.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -8,7 +6,7 @@ use hcl::Value;
 use hcl::eval::{Context, ParamType as P};
 use sha2::Digest;
 
-use super::{def, int, s};
+use super::{def, s};
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -109,59 +107,6 @@ pub(super) fn register(ctx: &mut Context) {
         b[8] = (b[8] & 0x3f) | 0x80;
         Ok(Value::from(uuid_text(&b)))
     });
-    def(ctx, "cidrhost", &[P::String, P::Number], None, |a| {
-        let (net, bits) = cidr(&s(&a[0]))?;
-        let host = int(&a[1])?;
-        let size = 1i64 << (32 - bits);
-        let h = if host < 0 { size + host } else { host };
-        if !(0..size).contains(&h) {
-            return Err(format!("prefix of {bits} bits has no host number {host}"));
-        }
-        Ok(Value::from(Ipv4Addr::from(net + h as u32).to_string()))
-    });
-    def(ctx, "cidrnetmask", &[P::String], None, |a| {
-        let (_, bits) = cidr(&s(&a[0]))?;
-        Ok(Value::from(Ipv4Addr::from(mask(bits)).to_string()))
-    });
-    def(
-        ctx,
-        "cidrsubnet",
-        &[P::String, P::Number, P::Number],
-        None,
-        |a| {
-            let (net, bits) = cidr(&s(&a[0]))?;
-            let (newbits, num) = (int(&a[1])?, int(&a[2])?);
-            let total = bits as i64 + newbits;
-            if !(0..=32).contains(&total) || newbits < 0 || num < 0 || num >= (1i64 << newbits) {
-                return Err("subnet does not fit the prefix".to_string());
-            }
-            let sub = net | ((num as u32).checked_shl(32 - total as u32).unwrap_or(0));
-            Ok(Value::from(format!("{}/{total}", Ipv4Addr::from(sub))))
-        },
-    );
-}
-
-fn mask(bits: u32) -> u32 {
-    if bits == 0 {
-        0
-    } else {
-        u32::MAX << (32 - bits)
-    }
-}
-
-fn cidr(text: &str) -> Result<(u32, u32), String> {
-    let (ip, bits) = text
-        .split_once('/')
-        .ok_or_else(|| format!("invalid CIDR \"{text}\""))?;
-    let ip: Ipv4Addr = ip
-        .parse()
-        .map_err(|_| format!("invalid IPv4 address in \"{text}\""))?;
-    let bits: u32 = bits
-        .parse()
-        .ok()
-        .filter(|b| *b <= 32)
-        .ok_or_else(|| format!("invalid prefix length in \"{text}\""))?;
-    Ok((u32::from(ip) & mask(bits), bits))
 }
 
 fn uuid_text(b: &[u8; 16]) -> String {

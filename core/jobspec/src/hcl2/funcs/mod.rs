@@ -1,24 +1,28 @@
 //! The jobspec2 function library (Nomad's `jobspec2/functions.go`), as hcl-rs `FuncDef`s.
 //!
-//! Implemented: see [`NAMES`]. Not implemented (an "undefined function" error names
-//! them): `can`, `try` (hcl-rs evaluates arguments before the call, so they cannot catch
-//! errors), `convert`, `bcrypt`, `rsadecrypt`, `formatdate`, `timeadd`, `yamldecode`,
-//! `yamlencode`, `fileset`, `cidrsubnets`.
+//! Every function of Nomad's table is here: see [`NAMES`]. `can`, `try` and `convert`
+//! need one argument left unevaluated, so the evaluator calls them itself
+//! ([`super::lazy`]); the definitions registered here only serve where it cannot (a
+//! call inside a template `%{for}` body): `try` returns its first argument, `can` true.
 //!
 //! hcl-rs functions are plain `fn` pointers, so the file functions find the job file's
 //! directory through a thread-local set for the duration of one parse ([`BaseDir`]).
 
+mod cidr;
 mod collections;
+mod crypto;
+mod datetime;
 mod encoding;
 mod fs;
 mod numeric;
 mod strings;
+mod yaml;
 
 use std::cell::RefCell;
 use std::path::PathBuf;
 
 use hcl::Value;
-use hcl::eval::{Context, FuncDef, ParamType};
+use hcl::eval::{Context, FuncDef, ParamType, ParamType as P};
 
 pub use fs::BaseDir;
 
@@ -29,17 +33,21 @@ pub const NAMES: &[&str] = &[
     "base64decode",
     "base64encode",
     "basename",
+    "bcrypt",
+    "can",
     "ceil",
     "chomp",
     "chunklist",
     "cidrhost",
     "cidrnetmask",
     "cidrsubnet",
+    "cidrsubnets",
     "coalesce",
     "coalescelist",
     "compact",
     "concat",
     "contains",
+    "convert",
     "csvdecode",
     "dirname",
     "distinct",
@@ -47,9 +55,11 @@ pub const NAMES: &[&str] = &[
     "file",
     "filebase64",
     "fileexists",
+    "fileset",
     "flatten",
     "floor",
     "format",
+    "formatdate",
     "formatlist",
     "indent",
     "index",
@@ -72,6 +82,7 @@ pub const NAMES: &[&str] = &[
     "regex_replace",
     "replace",
     "reverse",
+    "rsadecrypt",
     "setintersection",
     "setproduct",
     "setunion",
@@ -85,16 +96,20 @@ pub const NAMES: &[&str] = &[
     "strlen",
     "strrev",
     "substr",
+    "timeadd",
     "title",
     "trim",
     "trimprefix",
     "trimspace",
     "trimsuffix",
+    "try",
     "upper",
     "urlencode",
     "uuidv4",
     "uuidv5",
     "values",
+    "yamldecode",
+    "yamlencode",
     "zipmap",
 ];
 
@@ -136,10 +151,28 @@ fn build(allow_fs: bool) -> Context<'static> {
     collections::register(&mut ctx);
     numeric::register(&mut ctx);
     encoding::register(&mut ctx);
+    cidr::register(&mut ctx);
+    crypto::register(&mut ctx);
+    datetime::register(&mut ctx);
+    yaml::register(&mut ctx);
+    fallbacks(&mut ctx);
     if allow_fs {
         fs::register(&mut ctx);
     }
     ctx
+}
+
+/// `try`, `can` and `convert` where the evaluator cannot call them lazily (inside a
+/// template `%{for}` body): evaluated arguments, so nothing is left to catch.
+fn fallbacks(ctx: &mut Context) {
+    def(ctx, "try", &[P::Any], Some(P::Any), |a| Ok(a[0].clone()));
+    def(ctx, "can", &[P::Any], None, |_| Ok(Value::Bool(true)));
+    def(ctx, "convert", &[P::Any, P::Any], None, |_| {
+        Err(
+            "cannot be used inside a template %{for} directive: convert the value outside it"
+                .to_string(),
+        )
+    });
 }
 
 // Small helpers shared by the function files.

@@ -1,0 +1,170 @@
+//! The client's settings from the agent's: directories under `data_dir`, node facts from
+//! the `client {}` block, the driver plugins found next to the `drover` executable and in
+//! `plugin_dir` with their `plugin "name" { config {} }` blocks, and the GC rules.
+
+use std::path::{Path, PathBuf};
+
+use drover_client::drivers::{DriverSpec, driver_name};
+use drover_client::fingerprint::ReservedConfig;
+use drover_client::{ClientConfig, FingerprintConfig, GcConfig, LogmonCommand};
+use drover_types::node::ClientHostVolume;
+
+use crate::AgentConfig;
+
+/// `22,80,8000-8100` from parsed ranges.
+fn ports_text(ranges: &[(u16, u16)]) -> String {
+    ranges
+        .iter()
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn truthy(v: Option<&String>) -> bool {
+    v.is_some_and(|v| matches!(v.as_str(), "1" | "true" | "TRUE" | "True" | "t"))
+}
+
+/// The driver plugins to run: every `drover-driver-*` executable in `dirs` (first one
+/// of a name wins), configured by its `plugin` block. raw_exec also honours Nomad's
+/// older client option `driver.raw_exec.enable`.
+pub fn driver_specs(c: &AgentConfig, dirs: &[PathBuf]) -> Vec<DriverSpec> {
+    let mut out: Vec<DriverSpec> = Vec::new();
+    for path in drover_pluginmgr::discover(dirs) {
+        let Some(name) = driver_name(&path) else {
+            continue;
+        };
+        if out.iter().any(|d| d.name == name) {
+            continue;
+        }
+        let block = c.plugin(&name);
+        let mut config = block
+            .map(|p| p.config.clone())
+            .unwrap_or_else(|| serde_json::json!({}));
+        if name == "raw_exec"
+            && truthy(c.client.options.get("driver.raw_exec.enable"))
+            && let Some(obj) = config.as_object_mut()
+        {
+            obj.entry("enabled")
+                .or_insert(serde_json::Value::Bool(true));
+        }
+        out.push(DriverSpec {
+            name,
+            path,
+            args: block.map(|p| p.args.clone()).unwrap_or_default(),
+            config,
+        });
+    }
+    out
+}
+
+/// The client's configuration. `data_dir` is the agent's (a temporary one in dev
+/// mode); `http_addr` the agent's HTTP address; `exe` the `drover` executable (runs
+/// the log collectors) whose directory is searched for plugins first.
+pub fn client_config(
+    c: &AgentConfig,
+    data_dir: &Path,
+    http_addr: &str,
+    exe: &Path,
+) -> ClientConfig {
+    let cl = &c.client;
+    let alloc_dir = cl
+        .alloc_dir
+        .clone()
+        .unwrap_or_else(|| data_dir.join("alloc"));
+    let mut dirs: Vec<PathBuf> = exe.parent().map(Path::to_path_buf).into_iter().collect();
+    if let Some(d) = c.plugin_dir() {
+        dirs.push(d);
+    }
+    let denylist = cl.options.get("env.denylist").map(|v| {
+        v.split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    });
+    ClientConfig {
+        state_dir: cl
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("client")),
+        alloc_dir: alloc_dir.clone(),
+        region: c.region.clone(),
+        fingerprint: FingerprintConfig {
+            node_name: c.name.clone(),
+            datacenter: c.datacenter.clone(),
+            node_class: cl.node_class.clone(),
+            node_pool: cl.node_pool.clone(),
+            meta: cl.meta.clone(),
+            http_addr: http_addr.to_owned(),
+            alloc_dir,
+            network_interface: cl.network_interface.clone(),
+            cpu_total_compute: cl.cpu_total_compute,
+            memory_total_mb: cl.memory_total_mb,
+            disk_total_mb: cl.disk_total_mb,
+            disk_free_mb: cl.disk_free_mb,
+            reserved: ReservedConfig {
+                cpu: cl.reserved.cpu,
+                memory_mb: cl.reserved.memory_mb,
+                disk_mb: cl.reserved.disk_mb,
+                reserved_ports: ports_text(&cl.reserved.reserved_ports),
+                cores: Vec::new(),
+            },
+            host_volumes: cl
+                .host_volumes
+                .iter()
+                .map(|v| ClientHostVolume {
+                    name: v.name.clone(),
+                    path: v.path.display().to_string(),
+                    read_only: v.read_only,
+                })
+                .collect(),
+            min_dynamic_port: cl.min_dynamic_port,
+            max_dynamic_port: cl.max_dynamic_port,
+            default_ineligible: cl.default_ineligible,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
+        drivers: driver_specs(c, &dirs),
+        logmon: LogmonCommand {
+            program: exe.to_owned(),
+            args: vec!["logmon".into()],
+        },
+        max_kill_timeout: cl.max_kill_timeout,
+        env_denylist: denylist,
+        gc: GcConfig {
+            max_allocs: cl.gc_max_allocs as usize,
+            disk_usage_threshold: cl.gc_disk_usage_threshold,
+            inode_usage_threshold: cl.gc_inode_usage_threshold,
+            reserved_disk_mb: cl.reserved.disk_mb,
+        },
+        gc_interval: cl.gc_interval,
+        supervisor: Default::default(),
+        stop_tasks_on_shutdown: c.data_dir.is_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_config_maps_to_the_client() {
+        let c = AgentConfig::dev();
+        let cc = client_config(
+            &c,
+            Path::new("/tmp/d"),
+            "127.0.0.1:4646",
+            Path::new("/nonexistent/drover"),
+        );
+        assert_eq!(cc.state_dir, PathBuf::from("/tmp/d/client"));
+        assert_eq!(cc.alloc_dir, PathBuf::from("/tmp/d/alloc"));
+        assert_eq!(cc.fingerprint.datacenter, "dc1");
+        assert!(cc.stop_tasks_on_shutdown);
+        assert_eq!(cc.logmon.args, vec!["logmon".to_string()]);
+        assert_eq!(ports_text(&[(22, 22), (8000, 8100)]), "22,8000-8100");
+    }
+}

@@ -1,0 +1,429 @@
+//! The client end to end: a real `drover agent` (server + client) with a persistent
+//! data dir, real raw_exec plugin and executor processes, real tasks. The agent and the
+//! plugin are killed with SIGKILL; the tasks must not notice.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::real_agent::{Options, RealAgent, kill_tagged};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+fn drover_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_drover"))
+}
+
+/// Registers `hcl` through `/v1/jobs/parse` and `/v1/jobs`.
+fn submit(agent: &RealAgent, hcl: &str) {
+    let body = serde_json::json!({ "JobHCL": hcl, "Canonicalize": true }).to_string();
+    let (code, job) = agent.send("POST", "/v1/jobs/parse", &body).expect("parse");
+    assert_eq!(code, 200, "{job}");
+    let body = format!("{{\"Job\": {job}}}");
+    let (code, resp) = agent.send("PUT", "/v1/jobs", &body).expect("register");
+    assert_eq!(code, 200, "{resp}");
+}
+
+fn get_json(agent: &RealAgent, path: &str) -> Option<Value> {
+    match agent.get(path) {
+        Ok((200, body)) => serde_json::from_str(&body).ok(),
+        _ => None,
+    }
+}
+
+/// Polls `f` until it returns `Some`, within `DEADLINE`.
+fn until<T>(what: &str, agent: &RealAgent, mut f: impl FnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "{what}: not within {DEADLINE:?}\nagent output:\n{}",
+            agent.output()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The job's only allocation, once it exists.
+fn the_alloc(agent: &RealAgent, job: &str) -> Value {
+    until("an allocation", agent, || {
+        let list = get_json(agent, &format!("/v1/job/{job}/allocations"))?;
+        let id = list.get(0)?.get("ID")?.as_str()?.to_owned();
+        get_json(agent, &format!("/v1/allocation/{id}"))
+    })
+}
+
+fn alloc_by_id(agent: &RealAgent, id: &str) -> Value {
+    until("the allocation", agent, || {
+        get_json(agent, &format!("/v1/allocation/{id}"))
+    })
+}
+
+fn events(alloc: &Value, task: &str) -> Vec<String> {
+    alloc["TaskStates"][task]["Events"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["Type"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(") ")
+                .map(|(_, r)| !r.starts_with('Z') && !r.starts_with('X'))
+        })
+        .unwrap_or(false)
+}
+
+/// The pid a task wrote to `path`, once written.
+fn read_pid(agent: &RealAgent, path: &Path) -> u32 {
+    until("the task's pid file", agent, || {
+        std::fs::read_to_string(path).ok()?.trim().parse().ok()
+    })
+}
+
+/// The raw_exec plugin process started by the agent (not its executors).
+fn raw_exec_plugin_pid(agent: &RealAgent) -> u32 {
+    until("the raw_exec plugin process", agent, || {
+        for entry in std::fs::read_dir("/proc").ok()? {
+            let Ok(entry) = entry else { continue };
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                continue;
+            };
+            let args: Vec<&[u8]> = cmd.split(|b| *b == 0).filter(|a| !a.is_empty()).collect();
+            let is_plugin = args.len() == 1 && args[0].ends_with(b"drover-driver-raw-exec");
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let ppid = stat
+                .rsplit_once(") ")
+                .and_then(|(_, r)| r.split(' ').nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if is_plugin && ppid == Some(agent.pid()) {
+                return Some(pid);
+            }
+        }
+        None
+    })
+}
+
+fn kill(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("run kill")
+        .success();
+    assert!(ok, "kill {sig} {pid}");
+}
+
+struct Cluster {
+    data: tempfile::TempDir,
+    opts: Options,
+}
+
+impl Cluster {
+    fn new(extra_config: &str) -> Cluster {
+        let data = tempfile::tempdir().expect("tempdir");
+        let opts = Options {
+            data_dir: Some(data.path().join("data")),
+            extra_config: extra_config.to_owned(),
+            ports: None,
+            tmpdir: Some(data.path().join("tmp")),
+        };
+        Cluster { data, opts }
+    }
+
+    fn start(&mut self) -> RealAgent {
+        let agent = RealAgent::start_with(drover_bin(), &self.opts);
+        self.opts.ports = Some(agent.ports());
+        agent.wait_for_leader();
+        agent
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.data.path().join(rel)
+    }
+}
+
+impl Drop for Cluster {
+    /// Plugins, log collectors and tasks outlive their agent by design: end them.
+    fn drop(&mut self) {
+        if let Some(t) = &self.opts.tmpdir {
+            kill_tagged(t);
+        }
+    }
+}
+
+/// Stops the job (its tasks must end) once a test is done.
+fn stop_job(agent: &RealAgent, job: &str) {
+    let _ = agent.send("DELETE", &format!("/v1/job/{job}?purge=true"), "");
+}
+
+#[test]
+fn service_task_survives_20_agent_sigkills() {
+    let mut c = Cluster::new("");
+    let pid_file = c.path("svc.pid");
+    let mut agent = c.start();
+    submit(
+        &agent,
+        &format!(
+            r#"job "svc" {{
+  group "g" {{
+    task "t" {{
+      driver = "raw_exec"
+      config {{
+        command = "/bin/sh"
+        args    = ["-c", "echo $$ > {}; while true; do echo tick; sleep 0.2; done"]
+      }}
+    }}
+  }}
+}}"#,
+            pid_file.display()
+        ),
+    );
+    let alloc = the_alloc(&agent, "svc");
+    let alloc_id = alloc["ID"].as_str().expect("id").to_owned();
+    let pid = read_pid(&agent, &pid_file);
+    for round in 0..20 {
+        agent.kill9();
+        assert!(alive(pid), "round {round}: the task died with the agent");
+        agent = c.start();
+        // The new agent's client recovered the task: it samples its resource usage
+        // through the driver (only a recovered handle allows that) …
+        until("the recovered task's stats", &agent, || {
+            let s = get_json(&agent, &format!("/v1/client/allocation/{alloc_id}/stats"))?;
+            let rss = s["Tasks"]["t"]["ResourceUsage"]["MemoryStats"]["RSS"].as_u64()?;
+            (rss > 0).then_some(())
+        });
+        // … and the servers still see it running, never restarted.
+        let a = alloc_by_id(&agent, &alloc_id);
+        assert_eq!(a["ClientStatus"], "running", "round {round}: {a}");
+        assert_eq!(a["TaskStates"]["t"]["Restarts"], 0, "round {round}: {a}");
+        assert_eq!(
+            std::fs::read_to_string(&pid_file).expect("pid").trim(),
+            pid.to_string(),
+            "round {round}: the task was started again"
+        );
+        assert!(alive(pid), "round {round}");
+    }
+    let a = alloc_by_id(&agent, &alloc_id);
+    assert_eq!(
+        events(&a, "t"),
+        ["Received", "Task Setup", "Started"],
+        "{a}"
+    );
+    // The output kept flowing into the log files across the restarts.
+    let (code, logs) = agent
+        .get(&format!(
+            "/v1/client/fs/logs/{alloc_id}?task=t&type=stdout&plain=true"
+        ))
+        .expect("logs");
+    assert_eq!(code, 200, "{logs}");
+    assert!(logs.lines().filter(|l| *l == "tick").count() > 5, "{logs}");
+    stop_job(&agent, "svc");
+    until("the task stopped", &agent, || (!alive(pid)).then_some(()));
+}
+
+#[test]
+fn batch_task_that_exits_while_the_agent_is_down_is_reported() {
+    let mut c = Cluster::new("");
+    let pid_file = c.path("batch.pid");
+    let trigger = c.path("go");
+    let mut agent = c.start();
+    submit(
+        &agent,
+        &format!(
+            r#"job "once" {{
+  type = "batch"
+  group "g" {{
+    restart {{
+      attempts = 0
+      mode     = "fail"
+    }}
+    reschedule {{
+      attempts  = 0
+      unlimited = false
+    }}
+    task "t" {{
+      driver = "raw_exec"
+      config {{
+        command = "/bin/sh"
+        args    = ["-c", "echo $$ > {pid}; while [ ! -e {go} ]; do sleep 0.05; done; exit 3"]
+      }}
+    }}
+  }}
+}}"#,
+            pid = pid_file.display(),
+            go = trigger.display()
+        ),
+    );
+    let alloc = the_alloc(&agent, "once");
+    let alloc_id = alloc["ID"].as_str().expect("id").to_owned();
+    let pid = read_pid(&agent, &pid_file);
+    until("the task running", &agent, || {
+        let a = get_json(&agent, &format!("/v1/allocation/{alloc_id}"))?;
+        (a["ClientStatus"] == "running").then_some(())
+    });
+    agent.kill9();
+    std::fs::write(&trigger, "").expect("trigger");
+    let started = Instant::now();
+    while alive(pid) {
+        assert!(started.elapsed() < DEADLINE, "the task did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    agent = c.start();
+    let a = until("the exit reported", &agent, || {
+        let a = get_json(&agent, &format!("/v1/allocation/{alloc_id}"))?;
+        (a["ClientStatus"] == "failed").then_some(a)
+    });
+    let evs = a["TaskStates"]["t"]["Events"].as_array().expect("events");
+    let terminated = evs
+        .iter()
+        .find(|e| e["Type"] == "Terminated")
+        .unwrap_or_else(|| panic!("no Terminated event: {a}"));
+    assert_eq!(terminated["ExitCode"], 3, "{a}");
+    assert_eq!(a["TaskStates"]["t"]["State"], "dead");
+    assert_eq!(a["TaskStates"]["t"]["Failed"], true);
+}
+
+#[test]
+fn raw_exec_plugin_sigkill_keeps_the_task_and_its_allocation_running() {
+    let mut c = Cluster::new("");
+    let pid_file = c.path("p.pid");
+    let agent = c.start();
+    submit(
+        &agent,
+        &format!(
+            r#"job "p" {{
+  group "g" {{
+    task "t" {{
+      driver = "raw_exec"
+      config {{
+        command = "/bin/sh"
+        args    = ["-c", "echo $$ > {}; exec sleep 600"]
+      }}
+    }}
+  }}
+}}"#,
+            pid_file.display()
+        ),
+    );
+    let alloc_id = the_alloc(&agent, "p")["ID"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let pid = read_pid(&agent, &pid_file);
+    until("running", &agent, || {
+        let a = get_json(&agent, &format!("/v1/allocation/{alloc_id}"))?;
+        (a["ClientStatus"] == "running").then_some(())
+    });
+    let plugin = raw_exec_plugin_pid(&agent);
+    kill(plugin, "-KILL");
+    // The supervisor relaunches the plugin and recovers the task: a new plugin
+    // process, the same task, and an allocation that stayed running meanwhile.
+    let relaunched = until("a new raw_exec plugin", &agent, || {
+        let p = raw_exec_plugin_pid(&agent);
+        (p != plugin).then_some(p)
+    });
+    assert_ne!(relaunched, plugin);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        let a = alloc_by_id(&agent, &alloc_id);
+        assert_eq!(a["ClientStatus"], "running", "{a}");
+        assert_eq!(a["TaskStates"]["t"]["Restarts"], 0, "{a}");
+        assert!(alive(pid));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The recovered task is still controlled: stopping the job kills it.
+    stop_job(&agent, "p");
+    until("the task killed", &agent, || (!alive(pid)).then_some(()));
+    let a = until("the allocation complete", &agent, || {
+        let a = get_json(&agent, &format!("/v1/allocation/{alloc_id}"))?;
+        (a["ClientStatus"] == "complete").then_some(a)
+    });
+    assert_eq!(
+        events(&a, "t"),
+        [
+            "Received",
+            "Task Setup",
+            "Started",
+            "Killing",
+            "Terminated",
+            "Killed"
+        ],
+        "{a}"
+    );
+}
+
+#[test]
+fn missing_host_volume_path_fails_the_task_with_a_clear_event() {
+    let mut c = Cluster::new("");
+    let missing = c.path("no-such-dir");
+    c.opts.extra_config = format!(
+        "client {{\n  host_volume \"data\" {{\n    path = \"{}\"\n  }}\n}}\n",
+        missing.display()
+    );
+    // The directory exists when the node registers and is gone when the task starts.
+    std::fs::create_dir_all(&missing).expect("mkdir");
+    let agent = c.start();
+    std::fs::remove_dir(&missing).expect("rmdir");
+    submit(
+        &agent,
+        r#"job "vol" {
+  type = "batch"
+  group "g" {
+    restart {
+      attempts = 0
+    }
+    reschedule {
+      attempts  = 0
+      unlimited = false
+    }
+    volume "data" {
+      type   = "host"
+      source = "data"
+    }
+    task "t" {
+      driver = "raw_exec"
+      volume_mount {
+        volume      = "data"
+        destination = "/data"
+      }
+      config {
+        command = "/bin/true"
+      }
+    }
+  }
+}"#,
+    );
+    let a = until("the allocation failed", &agent, || {
+        let list = get_json(&agent, "/v1/job/vol/allocations")?;
+        let id = list.get(0)?.get("ID")?.as_str()?.to_owned();
+        let a = get_json(&agent, &format!("/v1/allocation/{id}"))?;
+        (a["ClientStatus"] == "failed").then_some(a)
+    });
+    let evs = a["TaskStates"]["t"]["Events"].as_array().expect("events");
+    let setup = evs
+        .iter()
+        .find(|e| e["Type"] == "Setup Failure")
+        .unwrap_or_else(|| panic!("no Setup Failure event: {a}"));
+    let msg = setup["DisplayMessage"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("host volume \"data\"") && msg.contains("does not exist"),
+        "{msg}"
+    );
+}
