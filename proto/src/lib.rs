@@ -23,6 +23,12 @@ pub mod cluster_v1 {
     tonic::include_proto!("drover.cluster.v1");
 }
 
+/// Version of the `TaskHandle` a host stores and hands back in `RecoverTask`. A host
+/// also writes one itself (config only, no `driver_state`) just before `StartTask`,
+/// so a task started right before the host died can still be claimed from a plugin
+/// that knows it.
+pub const TASK_HANDLE_VERSION: u32 = 1;
+
 pub use prost;
 pub use prost_types;
 pub use tonic;

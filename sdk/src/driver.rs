@@ -22,7 +22,7 @@ pub use v1::{
 };
 
 /// Version of the `TaskHandle` layout the SDK writes.
-pub const TASK_HANDLE_VERSION: u32 = 1;
+pub use drover_proto::TASK_HANDLE_VERSION;
 
 /// A driver's identity.
 #[derive(Debug, Clone)]

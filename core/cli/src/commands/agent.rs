@@ -124,15 +124,23 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    if !config.server.enabled {
+    if !config.server.enabled && !config.client.enabled {
         eprintln!(
-            "==> The client is not available in this build yet, and the server is not \
-             enabled: nothing to run. Enable the server (`server {{ enabled = true }}`, \
-             -server) or use -dev."
+            "==> Neither the server nor the client is enabled: nothing to run. Enable \
+             one (`server {{ enabled = true }}` / `client {{ enabled = true }}`, -server, \
+             -client) or use -dev."
         );
         return Ok(ExitCode::FAILURE);
     }
-    if config.server.bootstrap_expect != 1 {
+    if !config.server.enabled && config.client.servers.is_empty() {
+        eprintln!(
+            "==> client.servers is empty: a client-only agent needs the servers' RPC \
+             addresses (e.g. servers = [\"10.0.0.1:4647\"]); server_join is not \
+             supported yet"
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    if config.server.enabled && config.server.bootstrap_expect != 1 {
         eprintln!(
             "==> server.bootstrap_expect = {}: joining several servers is not built yet; \
              set bootstrap_expect = 1 (or -bootstrap-expect=1) to run a single server",
@@ -148,7 +156,11 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     for block in &config.ignored_blocks {
         tracing::warn!(block = %block, "configuration block accepted but not used by drover");
     }
-    super::agent_run::run(config, gate).await
+    if config.server.enabled {
+        super::agent_run::run(config, gate).await
+    } else {
+        super::agent_run::run_client_only(config, gate).await
+    }
 }
 
 /// The HTTP listener and the backend, once the server runs.

@@ -20,10 +20,10 @@ use super::agent::{agent_info, first_signal, serve_http};
 use super::agent_log::Gate;
 
 /// How long each part may take to stop before the agent gives up on it.
-const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `host:port`, bracketing IPv6 hosts.
-fn host_port(host: &str, port: u16) -> String {
+pub(super) fn host_port(host: &str, port: u16) -> String {
     if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]:{port}")
     } else {
@@ -134,8 +134,7 @@ fn banner(
     out
 }
 
-/// Starts the client, talking to the servers in `client.servers`, or to this agent's
-/// own server.
+/// Starts the client, talking to this agent's own server, then to `client.servers`.
 async fn start_client(
     config: &AgentConfig,
     data_dir: &Path,
@@ -151,15 +150,20 @@ async fn start_client(
              build them with `cargo build --bins`"
         );
     }
-    let servers = if config.client.servers.is_empty() {
-        vec![own_rpc.to_owned()]
-    } else {
-        config.client.servers.clone()
-    };
+    // Like Nomad, a client in an agent that also runs a server talks to that server
+    // first (the seed config lists the machine's own public address in `servers`);
+    // the configured servers are the fallback.
+    let mut servers = vec![own_rpc.to_owned()];
+    servers.extend(config.client.servers.iter().cloned());
     let rpc = GrpcServers::new(servers).map_err(|e| anyhow::anyhow!("client.servers: {e}"))?;
     Client::start(cfg, Arc::new(rpc))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// A client-only agent (no `server` block).
+pub async fn run_client_only(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
+    super::agent_client_only::run(config, gate).await
 }
 
 pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {

@@ -2,6 +2,7 @@
 //! agent, its log).
 
 mod agent;
+mod agent_client_only;
 mod agent_log;
 mod agent_run;
 mod alloc_logs;

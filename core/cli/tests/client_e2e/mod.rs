@@ -143,6 +143,7 @@ impl Cluster {
             extra_config: extra_config.to_owned(),
             ports: None,
             tmpdir: Some(data.path().join("tmp")),
+            no_dev: false,
         };
         Cluster { data, opts }
     }
@@ -425,5 +426,67 @@ fn missing_host_volume_path_fails_the_task_with_a_clear_event() {
     assert!(
         msg.contains("host volume \"data\"") && msg.contains("does not exist"),
         "{msg}"
+    );
+}
+
+#[test]
+fn client_only_agent_runs_tasks_for_a_separate_server_agent() {
+    // A server agent (no client) and a client-only agent pointed at its RPC port.
+    let mut server_cluster =
+        Cluster::new("server {\n  enabled = true\n  bootstrap_expect = 1\n}\n");
+    server_cluster.opts.no_dev = true;
+    let server = server_cluster.start();
+    assert_eq!(server.banner("Client"), "false");
+    let mut client_cluster = Cluster::new(&format!(
+        "client {{\n  enabled = true\n  servers = [\"127.0.0.1:{}\"]\n}}\n\
+         plugin \"raw_exec\" {{\n  config {{\n    enabled = true\n  }}\n}}\n",
+        server.rpc
+    ));
+    client_cluster.opts.no_dev = true;
+    let client = RealAgent::start_with(drover_bin(), &client_cluster.opts);
+    assert_eq!(client.banner("Server"), "false");
+    let node_id = client.banner("Node Id");
+    // The node registers with the server over the cluster RPC.
+    until("the client node ready on the server", &server, || {
+        let n = get_json(&server, &format!("/v1/node/{node_id}"))?;
+        (n["Status"] == "ready" && n["Drivers"]["raw_exec"]["Healthy"] == true).then_some(())
+    });
+    submit(
+        &server,
+        r#"job "remote" {
+  type = "batch"
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/echo"
+        args    = ["ran on the client agent"]
+      }
+    }
+  }
+}"#,
+    );
+    let a = until("the allocation complete", &server, || {
+        let list = get_json(&server, "/v1/job/remote/allocations")?;
+        let id = list.get(0)?.get("ID")?.as_str()?.to_owned();
+        let a = get_json(&server, &format!("/v1/allocation/{id}"))?;
+        (a["ClientStatus"] == "complete").then_some(a)
+    });
+    assert_eq!(a["NodeID"], node_id.as_str(), "{a}");
+    let alloc_id = a["ID"].as_str().expect("id");
+    // Its files are served by the client agent; server routes there answer 501.
+    let (code, logs) = client
+        .get(&format!(
+            "/v1/client/fs/logs/{alloc_id}?task=t&type=stdout&plain=true"
+        ))
+        .expect("logs");
+    assert_eq!(code, 200, "{logs}");
+    assert_eq!(logs, "ran on the client agent\n");
+    let (code, body) = client.get("/v1/jobs").expect("jobs");
+    assert_eq!(code, 501, "{body}");
+    assert!(body.contains("this agent runs no server"), "{body}");
+    assert!(
+        body.contains(&format!("127.0.0.1:{}", server.rpc)),
+        "{body}"
     );
 }

@@ -60,6 +60,8 @@ pub struct Options {
     pub extra_config: String,
     /// (http, rpc, serf); free ports when `None`.
     pub ports: Option<(u16, u16, u16)>,
+    /// Start without `-dev` (the config must enable the server or the client).
+    pub no_dev: bool,
     /// `TMPDIR` of the agent and so of everything it starts (plugins, their socket
     /// dirs, log collectors, raw_exec tasks): [`kill_tagged`] finds them by it.
     pub tmpdir: Option<PathBuf>,
@@ -120,8 +122,11 @@ impl RealAgent {
         )
         .expect("write config");
         let mut cmd = Command::new(drover);
-        cmd.args(["agent", "-dev", "-bind", "127.0.0.1", "-config"])
-            .arg(&cfg);
+        cmd.arg("agent");
+        if !opts.no_dev {
+            cmd.arg("-dev");
+        }
+        cmd.args(["-bind", "127.0.0.1", "-config"]).arg(&cfg);
         if let Some(d) = &opts.data_dir {
             cmd.arg("-data-dir").arg(d);
         }

@@ -437,9 +437,21 @@ impl TaskRunner {
             }
         };
         let id = cfg.id.clone();
+        // Recorded before StartTask: an agent killed between the start and the
+        // storing of the driver's handle still finds the task in the (surviving)
+        // plugin by this provisional handle.
+        let provisional = v1::TaskHandle {
+            version: drover_proto::TASK_HANDLE_VERSION,
+            config: Some(cfg.clone()),
+            state: v1::TaskState::Unknown as i32,
+            driver_state: Vec::new(),
+        };
+        self.local.handle = Some(provisional.encode_to_vec());
+        self.persist().await;
         let resp = match driver.start_task(cfg).await {
             Ok(r) => r,
             Err(e) => {
+                self.local.handle = None;
                 let msg = e.to_string();
                 self.event(task_event::DRIVER_FAILURE, &msg, |ev| {
                     ev.driver_error = msg.clone();
@@ -450,6 +462,7 @@ impl TaskRunner {
         match v1::StartResult::try_from(resp.result).unwrap_or(v1::StartResult::Fatal) {
             v1::StartResult::Success => {}
             r => {
+                self.local.handle = None;
                 let msg = resp.driver_error_msg.clone();
                 let fatal = r == v1::StartResult::Fatal;
                 self.event(task_event::DRIVER_FAILURE, &msg, |ev| {

@@ -9,8 +9,8 @@ mod status;
 
 use drover_proto::cluster_v1::client_rpc_server::ClientRpcServer;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
+use tonic::transport::server::TcpIncoming;
 
 pub use service::ClientRpcService;
 pub use status::to_status;
@@ -38,6 +38,11 @@ pub async fn serve(
 ) -> Result<(), tonic::transport::Error> {
     tonic::transport::Server::builder()
         .add_service(ClientRpcService::new(server).into_server())
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
+        .serve_with_incoming_shutdown(
+            // Small request/response frames: without TCP_NODELAY each answer can wait
+            // 40 ms for a delayed ACK (Nagle).
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown.cancelled_owned(),
+        )
         .await
 }

@@ -1,0 +1,131 @@
+//! A client-only agent: the client, talking to `client.servers` over the cluster RPC,
+//! and the HTTP API of its own routes (`drover_agent::client_agent_router`).
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use drover_agent::http::{ClientApi, serve};
+use drover_agent::{AgentConfig, ClientAgentInfo, ClientSlot, client_agent_router};
+use drover_client::Client;
+use drover_client::grpc::GrpcServers;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use super::agent::first_signal;
+use super::agent_log::Gate;
+use super::agent_run::{STOP_TIMEOUT, host_port};
+
+async fn start(config: &AgentConfig, data_dir: &Path, http: &str) -> anyhow::Result<Client> {
+    let exe = std::env::current_exe().context("locate the drover executable")?;
+    let cfg = drover_agent::client_config(config, data_dir, http, &exe);
+    let rpc = GrpcServers::new(config.client.servers.clone())
+        .map_err(|e| anyhow::anyhow!("client.servers: {e}"))?;
+    Client::start(cfg, Arc::new(rpc))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
+    let (data_dir, temp) = match &config.data_dir {
+        Some(d) => (d.clone(), None),
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("drover-client-")
+                .tempdir()
+                .context("create a temporary data dir")?;
+            (t.path().to_path_buf(), Some(t))
+        }
+    };
+    let bind = host_port(
+        config
+            .addresses
+            .http
+            .as_deref()
+            .unwrap_or(&config.bind_addr),
+        config.ports.http,
+    );
+    let listener = match TcpListener::bind(&bind).await {
+        Ok(l) => l,
+        Err(e) => {
+            gate.open();
+            eprintln!("==> Error starting the agent: bind the HTTP API to {bind}: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let http_addr = listener.local_addr()?.to_string();
+    let slot = ClientSlot::new();
+    let info = ClientAgentInfo {
+        region: config.region.clone(),
+        datacenter: config.datacenter.clone(),
+        node_name: config.name.clone(),
+        servers: config.client.servers.clone(),
+        http_addr: Some(http_addr.clone()),
+        node_id: Default::default(),
+    };
+    let node_id = info.node_id.clone();
+    let router = client_agent_router(info, Arc::new(slot.clone()) as Arc<dyn ClientApi>);
+    let http_stop = CancellationToken::new();
+    let http_task = tokio::spawn(serve(listener, router, http_stop.clone()));
+    let client = match start(&config, &data_dir, &http_addr).await {
+        Ok(c) => c,
+        Err(e) => {
+            gate.open();
+            eprintln!("==> Error starting the client: {e:#}");
+            http_stop.cancel();
+            let _ = tokio::time::timeout(STOP_TIMEOUT, http_task).await;
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    slot.set(client.clone());
+    let _ = node_id.set(client.node_id().to_owned());
+    let rows = [
+        ("Advertise Addrs", format!("HTTP: {http_addr}")),
+        ("Bind Addrs", format!("HTTP: [{http_addr}]")),
+        ("Client", "true".to_owned()),
+        (
+            "Data Dir",
+            format!(
+                "{}{}",
+                data_dir.display(),
+                if temp.is_some() { " (temporary)" } else { "" }
+            ),
+        ),
+        ("Node Id", client.node_id().to_owned()),
+        (
+            "Region",
+            format!("{} (DC: {})", config.region, config.datacenter),
+        ),
+        ("Server", "false".to_owned()),
+        ("Servers", config.client.servers.join(", ")),
+        ("Version", env!("CARGO_PKG_VERSION").to_owned()),
+    ];
+    let mut banner = String::from("==> Drover agent configuration:\n\n");
+    for (k, v) in rows {
+        banner.push_str(&format!("{k:>22}: {v}\n"));
+    }
+    banner.push_str("\n==> Drover agent started! Log data will stream in below:\n");
+    print!("{banner}");
+    gate.open();
+    tracing::info!(http = %http_addr, servers = ?config.client.servers, "client agent started");
+
+    let sig = first_signal().await?;
+    println!("==> Caught signal: {sig}");
+    println!("==> Gracefully shutting down agent...");
+    client.shutdown().await;
+    http_stop.cancel();
+    let clean = matches!(
+        tokio::time::timeout(STOP_TIMEOUT, http_task).await,
+        Ok(Ok(Ok(())))
+    );
+    if let Some(t) = temp {
+        let _ = t.close();
+    }
+    tracing::info!("agent stopped");
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
