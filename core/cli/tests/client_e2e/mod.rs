@@ -490,3 +490,153 @@ fn client_only_agent_runs_tasks_for_a_separate_server_agent() {
         "{body}"
     );
 }
+
+#[test]
+fn alloc_signal_and_restart_reach_the_running_task() {
+    let mut c = Cluster::new("");
+    let pid_file = c.path("sig.pid");
+    let got = c.path("got-usr1");
+    let agent = c.start();
+    submit(
+        &agent,
+        &format!(
+            r#"job "sig" {{
+  group "g" {{
+    task "t" {{
+      driver = "raw_exec"
+      config {{
+        command = "/bin/sh"
+        args    = ["-c", "trap 'touch {got}' USR1; echo $$ > {pid}; while true; do sleep 0.05; done"]
+      }}
+    }}
+  }}
+}}"#,
+            got = got.display(),
+            pid = pid_file.display()
+        ),
+    );
+    let alloc_id = the_alloc(&agent, "sig")["ID"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let first = read_pid(&agent, &pid_file);
+    until("running", &agent, || {
+        let a = get_json(&agent, &format!("/v1/allocation/{alloc_id}"))?;
+        (a["ClientStatus"] == "running").then_some(())
+    });
+    let (code, body) = agent
+        .send(
+            "POST",
+            &format!("/v1/client/allocation/{alloc_id}/signal"),
+            r#"{"Task": "t", "Signal": "SIGUSR1"}"#,
+        )
+        .expect("signal");
+    assert_eq!(code, 200, "{body}");
+    until("the trap ran", &agent, || got.exists().then_some(()));
+    assert!(alive(first));
+
+    std::fs::remove_file(&pid_file).expect("rm pid");
+    let (code, body) = agent
+        .send(
+            "POST",
+            &format!("/v1/client/allocation/{alloc_id}/restart"),
+            r#"{"TaskName": "t"}"#,
+        )
+        .expect("restart");
+    assert_eq!(code, 200, "{body}");
+    let second = read_pid(&agent, &pid_file);
+    assert_ne!(first, second, "restart must start a new process");
+    until("the old process gone", &agent, || {
+        (!alive(first)).then_some(())
+    });
+    let a = until("running again", &agent, || {
+        let a = get_json(&agent, &format!("/v1/allocation/{alloc_id}"))?;
+        (a["ClientStatus"] == "running"
+            && events(&a, "t").iter().filter(|e| *e == "Started").count() == 2)
+            .then_some(a)
+    });
+    let evs = events(&a, "t");
+    assert!(evs.contains(&"Restart Signaled".to_string()), "{evs:?}");
+    let (code, body) = agent
+        .send(
+            "POST",
+            &format!("/v1/client/allocation/{alloc_id}/signal"),
+            r#"{"Task": "nope", "Signal": "SIGUSR1"}"#,
+        )
+        .expect("signal");
+    assert_eq!(code, 404, "{body}");
+    assert!(body.contains("unknown task \"nope\""), "{body}");
+    stop_job(&agent, "sig");
+    until("the task stopped", &agent, || {
+        (!alive(second)).then_some(())
+    });
+}
+
+#[test]
+fn terminal_allocations_are_garbage_collected_by_gc_max_allocs() {
+    let mut c = Cluster::new("client {\n  gc_max_allocs = 1\n  gc_interval = \"200ms\"\n}\n");
+    let agent = c.start();
+    let alloc_root = c.path("data").join("alloc");
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let job = format!("gc{i}");
+        submit(
+            &agent,
+            &format!(
+                r#"job "{job}" {{
+  type = "batch"
+  group "g" {{
+    task "t" {{
+      driver = "raw_exec"
+      config {{
+        command = "/bin/true"
+      }}
+    }}
+  }}
+}}"#
+            ),
+        );
+        let id = until("the allocation complete", &agent, || {
+            let list = get_json(&agent, &format!("/v1/job/{job}/allocations"))?;
+            let a = list.get(0)?;
+            (a["ClientStatus"] == "complete").then(|| a["ID"].as_str().map(str::to_owned))?
+        });
+        ids.push(id);
+    }
+    // Three terminal allocations, at most one kept: the oldest directories go.
+    let left = until("terminal allocations collected", &agent, || {
+        let left: Vec<&String> = ids
+            .iter()
+            .filter(|id| alloc_root.join(id).exists())
+            .collect();
+        (left.len() <= 1).then_some(left.len())
+    });
+    assert!(left <= 1);
+    assert!(
+        !alloc_root.join(&ids[0]).exists(),
+        "the oldest must go first"
+    );
+    // Collected allocations are not started again by the next allocation update.
+    submit(
+        &agent,
+        r#"job "after" {
+  type = "batch"
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/true"
+      }
+    }
+  }
+}"#,
+    );
+    until("the next job complete", &agent, || {
+        let list = get_json(&agent, "/v1/job/after/allocations")?;
+        (list.get(0)?["ClientStatus"] == "complete").then_some(())
+    });
+    for id in &ids[..2] {
+        let a = alloc_by_id(&agent, id);
+        assert_eq!(a["ClientStatus"], "complete", "{a}");
+    }
+}
