@@ -640,3 +640,47 @@ fn terminal_allocations_are_garbage_collected_by_gc_max_allocs() {
         assert_eq!(a["ClientStatus"], "complete", "{a}");
     }
 }
+
+#[test]
+fn a_task_with_an_artifact_fails_clearly_instead_of_starting_without_it() {
+    let mut c = Cluster::new("");
+    let agent = c.start();
+    submit(
+        &agent,
+        r#"job "art" {
+  type = "batch"
+  group "g" {
+    restart {
+      attempts = 0
+    }
+    reschedule {
+      attempts  = 0
+      unlimited = false
+    }
+    task "t" {
+      driver = "raw_exec"
+      artifact {
+        source = "http://127.0.0.1:1/image.tar"
+      }
+      config {
+        command = "/bin/true"
+      }
+    }
+  }
+}"#,
+    );
+    let a = until("the allocation failed", &agent, || {
+        let list = get_json(&agent, "/v1/job/art/allocations")?;
+        let id = list.get(0)?.get("ID")?.as_str()?.to_owned();
+        let a = get_json(&agent, &format!("/v1/allocation/{id}"))?;
+        (a["ClientStatus"] == "failed").then_some(a)
+    });
+    let evs = a["TaskStates"]["t"]["Events"].as_array().expect("events");
+    let ev = evs
+        .iter()
+        .find(|e| e["Type"] == "Failed Artifact Download")
+        .unwrap_or_else(|| panic!("no artifact event: {a}"));
+    let msg = ev["DisplayMessage"].as_str().unwrap_or_default();
+    assert!(msg.contains("http://127.0.0.1:1/image.tar"), "{msg}");
+    assert!(!evs.iter().any(|e| e["Type"] == "Started"), "{a}");
+}

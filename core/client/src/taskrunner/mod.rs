@@ -400,6 +400,26 @@ impl TaskRunner {
             return RunEnd::StartFailed { recoverable: false };
         };
         self.event(task_event::TASK_SETUP, "", |_| {});
+        if let Some(a) = self.task.artifacts.first() {
+            // Better a clear failure than a task started without its files.
+            let msg = format!(
+                "artifact {:?}: fetching artifacts is not available in this build (no fetcher plugins yet)",
+                a.getter_source.as_deref().unwrap_or_default()
+            );
+            self.event(task_event::ARTIFACT_DOWNLOAD_FAILED, &msg, |e| {
+                e.download_error = msg.clone();
+                e.fails_task = true;
+            });
+            return RunEnd::StartFailed { recoverable: false };
+        }
+        if !self.task.templates.is_empty() {
+            let msg = "template blocks are not rendered in this build yet".to_string();
+            self.event(task_event::SETUP_FAILURE, &msg, |e| {
+                e.setup_error = msg.clone();
+                e.fails_task = true;
+            });
+            return RunEnd::StartFailed { recoverable: false };
+        }
         let task_dir = match taskdir::build(&self.alloc_dir, &self.task.name) {
             Ok(d) => d,
             Err(msg) => {
