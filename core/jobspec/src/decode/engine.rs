@@ -53,13 +53,13 @@ pub(crate) struct Ctx<'s> {
 
 impl Ctx<'_> {
     pub(crate) fn error(&mut self, at: usize, path: &Path, msg: impl Into<String>) {
-        self.diags.push(self.src.at_offset(at, path.as_str(), msg));
+        self.diags.push(self.src.at_offset(at, &path.render(), msg));
     }
 
     /// Decode `body` with `schema`; custom keys are left to the caller.
     pub(crate) fn body(&mut self, body: &Body, schema: &[F], path: &Path) -> Map<String, Json> {
         let mut out = Map::new();
-        let names: Vec<&str> = schema.iter().map(|f| f.hcl).collect();
+        let names = || schema.iter().map(|f| f.hcl).collect::<Vec<_>>();
         for (i, a) in body.attrs.iter().enumerate() {
             let p = path.key(&a.key);
             if body.attrs[..i].iter().any(|b| b.key == a.key) {
@@ -70,7 +70,7 @@ impl Ctx<'_> {
                 self.error(
                     a.key_at,
                     &p,
-                    drover_hcl::unknown_key_message(&a.key, &names),
+                    drover_hcl::unknown_key_message(&a.key, &names()),
                 );
                 continue;
             };
@@ -96,7 +96,11 @@ impl Ctx<'_> {
         for b in &body.blocks {
             let p = path.block(&b.ident, &b.labels);
             let Some(field) = schema.iter().find(|f| f.hcl == b.ident) else {
-                self.error(b.at, &p, drover_hcl::unknown_key_message(&b.ident, &names));
+                self.error(
+                    b.at,
+                    &p,
+                    drover_hcl::unknown_key_message(&b.ident, &names()),
+                );
                 continue;
             };
             match field.kind {
@@ -179,8 +183,8 @@ impl Ctx<'_> {
         &mut self,
         body: &'b Body,
         ident: &'b str,
-        path: &Path,
-    ) -> Vec<(&'b str, &'b Block, Path)> {
+        path: &'b Path<'b>,
+    ) -> Vec<(&'b str, &'b Block, Path<'b>)> {
         let mut out: Vec<(&str, &Block, Path)> = Vec::new();
         for b in body.blocks(ident) {
             let p = path.block(&b.ident, &b.labels);

@@ -17,7 +17,7 @@ use schema::*;
 
 /// Decode the `job` block into the API JSON object of a Job.
 pub(crate) fn job(cx: &mut Ctx, b: &Block) -> Map<String, Json> {
-    let path = Path::default().block("job", &b.labels);
+    let path = Path::root().block("job", &b.labels);
     let label = b.labels.first().cloned().unwrap_or_default();
     let mut m = cx.body(&b.body, JOB, &path);
     m.entry("ID").or_insert_with(|| Json::String(label.clone()));
@@ -178,7 +178,8 @@ fn rules(cx: &mut Ctx, body: &Body, path: &Path, m: &mut Map<String, Json>, spre
     }
     if spreads {
         for (i, s) in body.blocks("spread").enumerate() {
-            let p = path.key("spread").index(i);
+            let spread = path.key("spread");
+            let p = spread.index(i);
             cx.no_labels(s, &p);
             let mut sm = cx.body(&s.body, SPREAD, &p);
             let mut targets = Vec::new();
@@ -241,11 +242,13 @@ fn constraint(cx: &mut Ctx, c: &Block, path: &Path, affinity: bool) -> Json {
 
 fn services(cx: &mut Ctx, body: &Body, path: &Path, m: &mut Map<String, Json>) {
     for (i, s) in body.blocks("service").enumerate() {
-        let p = path.key("service").index(i);
+        let service = path.key("service");
+        let p = service.index(i);
         cx.no_labels(s, &p);
         let mut sm = cx.body(&s.body, SERVICE, &p);
         for (j, c) in s.body.blocks("check").enumerate() {
-            let cp = p.key("check").index(j);
+            let check = p.key("check");
+            let cp = check.index(j);
             cx.no_labels(c, &cp);
             let cm = cx.body(&c.body, CHECK, &cp);
             push_list(&mut sm, "Checks", Json::Object(cm));

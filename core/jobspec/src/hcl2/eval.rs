@@ -4,8 +4,11 @@
 
 use hcl::Value;
 use hcl::edit::Span;
+use hcl::edit::expr::ObjectKey;
 use hcl::edit::structure::{self as es, BlockLabel, Structure};
-use hcl::eval::Context;
+use hcl::edit::template::StringTemplate;
+use hcl::eval::{Context, Evaluate};
+use hcl::template::{Element, Template};
 
 use drover_hcl::{Diagnostics, Source};
 
@@ -49,7 +52,7 @@ impl<'s> Evaluator<'s> {
     }
 
     pub(crate) fn error(&mut self, at: usize, path: &Path, msg: impl Into<String>) {
-        self.diags.push(self.src.at_offset(at, path.as_str(), msg));
+        self.diags.push(self.src.at_offset(at, &path.render(), msg));
     }
 
     /// Evaluate one expression; on error, report it at the expression and return None.
@@ -60,6 +63,24 @@ impl<'s> Evaluator<'s> {
         path: &Path,
     ) -> Option<Value> {
         let at = start(expr.span());
+        // Most attributes are literals, and most templates only interpolate
+        // references: both are evaluated straight from the parsed form, without the
+        // conversion to hcl-rs expressions (which prints and re-parses templates).
+        if is_literal(&expr) {
+            return Some(literal(expr));
+        }
+        let expr = match expr {
+            EditExpr::StringTemplate(t) if !self.may_call_lazy(t.span()) => {
+                return match self.template(t, ctx) {
+                    Ok(v) => Some(v),
+                    Err(msg) => {
+                        self.error(at, path, msg);
+                        None
+                    }
+                };
+            }
+            other => other,
+        };
         let mut e: hcl::Expression = expr.into();
         refs::protect(&mut e, &mut self.scope);
         match super::lazy::evaluate(&e, ctx, self.defer_locals) {
@@ -71,9 +92,34 @@ impl<'s> Evaluator<'s> {
         }
     }
 
+    /// Whether the text at `span` may call `can`, `try` or `convert` (which need
+    /// [`super::lazy`]); true when unsure.
+    fn may_call_lazy(&self, span: Option<std::ops::Range<usize>>) -> bool {
+        let Some(text) = span.and_then(|r| self.src.text().get(r)) else {
+            return true;
+        };
+        text.contains("try") || text.contains("can") || text.contains("convert")
+    }
+
+    /// A quoted template without `can`/`try`/`convert` calls: run-time references
+    /// protected, then evaluated, a lone interpolation keeping its value's type.
+    fn template(&mut self, t: StringTemplate, ctx: &Context) -> Result<Value, String> {
+        let mut template = Template::from(hcl::edit::template::Template::from(t));
+        refs::protect_template(&mut template, &mut self.scope);
+        let result = match template.elements() {
+            [Element::Interpolation(i)] => i.expr.evaluate(ctx),
+            _ => template.evaluate(ctx).map(Value::String),
+        };
+        result.map_err(|e| eval_message(&e))
+    }
+
     /// Evaluate a body. Attributes that fail to evaluate are reported and left out.
     pub(crate) fn body(&mut self, body: es::Body, ctx: &Context, path: &Path) -> Body {
-        let mut out = Body::default();
+        let attrs = body.iter().filter(|s| s.is_attribute()).count();
+        let mut out = Body {
+            attrs: Vec::with_capacity(attrs),
+            blocks: Vec::with_capacity(body.len() - attrs),
+        };
         for s in body {
             match s {
                 Structure::Attribute(a) => {
@@ -222,6 +268,44 @@ impl<'s> Evaluator<'s> {
                 body,
             });
         }
+    }
+}
+
+type EditExpr = hcl::edit::expr::Expression;
+
+/// A value written out: null, bool, number, plain string, or a list or `{ name = … }`
+/// map of those.
+fn is_literal(e: &EditExpr) -> bool {
+    match e {
+        EditExpr::Null(_) | EditExpr::Bool(_) | EditExpr::Number(_) | EditExpr::String(_) => true,
+        EditExpr::Array(a) => a.iter().all(is_literal),
+        EditExpr::Object(o) => o
+            .iter()
+            .all(|(k, v)| matches!(k, ObjectKey::Ident(_)) && is_literal(v.expr())),
+        _ => false,
+    }
+}
+
+/// The value of an expression [`is_literal`] accepts.
+fn literal(e: EditExpr) -> Value {
+    match e {
+        EditExpr::Bool(b) => Value::Bool(b.into_value()),
+        EditExpr::Number(n) => Value::Number(n.into_value()),
+        EditExpr::String(s) => Value::String(s.into_value()),
+        EditExpr::Array(a) => Value::Array(a.into_iter().map(literal).collect()),
+        EditExpr::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (key_str(&k), literal(v.into_expr())))
+                .collect(),
+        ),
+        _ => Value::Null,
+    }
+}
+
+fn key_str(k: &ObjectKey) -> String {
+    match k {
+        ObjectKey::Ident(i) => i.as_str().to_string(),
+        ObjectKey::Expression(_) => String::new(), // not a literal: never asked
     }
 }
 

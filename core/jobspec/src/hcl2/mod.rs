@@ -56,7 +56,7 @@ pub(crate) fn evaluate(
                         other,
                         &["job", "variable", "variables", "locals"],
                     );
-                    ev.error(start(b.ident.span()), &Path::default().key(other), msg);
+                    ev.error(start(b.ident.span()), &Path::root().key(other), msg);
                 }
             },
             Structure::Attribute(a) => {
@@ -64,12 +64,13 @@ pub(crate) fn evaluate(
                 let msg = format!(
                     "unexpected attribute \"{key}\" at the top level: expected a job block"
                 );
-                ev.error(start(a.key.span()), &Path::default().key(&key), msg);
+                ev.error(start(a.key.span()), &Path::root().key(&key), msg);
             }
         }
     }
+    // Variables see only the functions; the job sees `var` and `local` too.
+    let var = vars::resolve(&mut ev, variable, variables, inputs, funcs::table(allow_fs));
     let mut ctx = funcs::context(allow_fs);
-    let var = vars::resolve(&mut ev, variable, variables, inputs, &ctx);
     ctx.declare_var("var", Value::Object(var));
     vars::locals(&mut ev, locals, &mut ctx);
 
@@ -77,7 +78,7 @@ pub(crate) fn evaluate(
     let Some(job) = jobs.next() else {
         ev.error(
             0,
-            &Path::default(),
+            Path::root(),
             "Missing job block: a job file needs one job \"name\" { … }",
         );
         return Err(ev.diags);
@@ -85,13 +86,13 @@ pub(crate) fn evaluate(
     for extra in jobs {
         ev.error(
             start(extra.ident.span()),
-            &Path::default(),
+            Path::root(),
             "Duplicate job block: a job file holds one job",
         );
     }
     let at = start(job.ident.span());
     let labels: Vec<String> = job.labels.iter().map(label_str).collect();
-    let path = Path::default().block("job", &labels);
+    let path = Path::root().block("job", &labels);
     if labels.len() != 1 {
         ev.error(
             at,
@@ -100,6 +101,7 @@ pub(crate) fn evaluate(
         );
     }
     let body = ev.body(job.body, &ctx, &path);
+    funcs::recycle(allow_fs, ctx);
     let block = Block {
         ident: "job".to_string(),
         labels,

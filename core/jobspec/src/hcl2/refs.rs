@@ -102,6 +102,20 @@ pub(crate) fn protect(expr: &mut Expression, scope: &mut Scope) {
             hcl::expr::Operation::Binary(b) => {
                 protect(&mut b.lhs_expr, scope);
                 protect(&mut b.rhs_expr, scope);
+                // `/` and `%` go through checked functions: the expression library
+                // panics on a zero divisor.
+                let name = match b.operator {
+                    hcl::expr::BinaryOperator::Div => Some(super::funcs::numeric::DIVIDE),
+                    hcl::expr::BinaryOperator::Mod => Some(super::funcs::numeric::MODULO),
+                    _ => None,
+                };
+                if let Some(name) = name {
+                    let lhs = std::mem::replace(&mut b.lhs_expr, Expression::Null);
+                    let rhs = std::mem::replace(&mut b.rhs_expr, Expression::Null);
+                    *expr = Expression::FuncCall(Box::new(
+                        hcl::expr::FuncCall::builder(name).arg(lhs).arg(rhs).build(),
+                    ));
+                }
             }
         },
         Expression::ForExpr(f) => {
@@ -152,7 +166,7 @@ fn protect_template_expr(t: &mut TemplateExpr, scope: &mut Scope) {
 }
 
 /// Returns whether anything was rewritten.
-fn protect_template(template: &mut Template, scope: &mut Scope) -> bool {
+pub(crate) fn protect_template(template: &mut Template, scope: &mut Scope) -> bool {
     let mut changed = false;
     for el in template.elements_mut() {
         match el {

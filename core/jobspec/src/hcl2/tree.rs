@@ -42,51 +42,97 @@ impl Body {
     }
 }
 
-/// Render a path step by step the way the user wrote it:
+/// Where a diagnostic points, as the user wrote it:
 /// `job "bvc" > group "bvc25" > task "mysql" > resources.cpu`.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Path {
-    out: String,
-    after_block: bool,
+///
+/// A chain of borrowed steps: extending a path costs nothing, and the text is only
+/// built ([`Path::render`]) when an error is reported.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Path<'a> {
+    parent: Option<&'a Path<'a>>,
+    step: Step<'a>,
 }
 
-impl Path {
-    pub(crate) fn block(&self, ident: &str, labels: &[String]) -> Path {
-        if labels.is_empty() {
-            return self.key(ident);
-        }
-        let mut p = self.clone();
-        if !p.out.is_empty() {
-            p.out.push_str(" > ");
-        }
-        p.out.push_str(ident);
-        for l in labels {
-            p.out.push_str(&format!(" {l:?}"));
-        }
-        p.after_block = true;
-        p
+#[derive(Debug, Clone, Copy, Default)]
+enum Step<'a> {
+    #[default]
+    Root,
+    /// A block with its labels (without labels it reads like a key).
+    Block(&'a str, &'a [String]),
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The empty path (the file's top level).
+static ROOT: Path<'static> = Path {
+    parent: None,
+    step: Step::Root,
+};
+
+impl<'a> Path<'a> {
+    /// The empty path: the file's top level.
+    pub(crate) fn root() -> &'static Path<'static> {
+        &ROOT
     }
 
-    pub(crate) fn key(&self, key: &str) -> Path {
-        let mut p = self.clone();
-        if p.after_block {
-            p.out.push_str(" > ");
-        } else if !p.out.is_empty() {
-            p.out.push('.');
+    pub(crate) fn block<'b>(&'b self, ident: &'b str, labels: &'b [String]) -> Path<'b> {
+        self.then(Step::Block(ident, labels))
+    }
+
+    pub(crate) fn key<'b>(&'b self, key: &'b str) -> Path<'b> {
+        self.then(Step::Key(key))
+    }
+
+    pub(crate) fn index(&self, n: usize) -> Path<'_> {
+        self.then(Step::Index(n))
+    }
+
+    fn then<'b>(&'b self, step: Step<'b>) -> Path<'b> {
+        let parent = match self.step {
+            Step::Root => None,
+            _ => Some(self),
+        };
+        Path { parent, step }
+    }
+
+    /// The path as text.
+    pub(crate) fn render(&self) -> String {
+        let mut steps = Vec::new();
+        let mut at = Some(self);
+        while let Some(p) = at {
+            steps.push(p.step);
+            at = p.parent;
         }
-        p.out.push_str(key);
-        p.after_block = false;
-        p
-    }
-
-    pub(crate) fn index(&self, n: usize) -> Path {
-        let mut p = self.clone();
-        p.out.push_str(&format!("[{n}]"));
-        p.after_block = false;
-        p
-    }
-
-    pub(crate) fn as_str(&self) -> &str {
-        &self.out
+        let mut out = String::new();
+        let mut after_block = false;
+        for step in steps.into_iter().rev() {
+            match step {
+                Step::Root => {}
+                Step::Block(ident, labels) if !labels.is_empty() => {
+                    if !out.is_empty() {
+                        out.push_str(" > ");
+                    }
+                    out.push_str(ident);
+                    for l in labels {
+                        out.push_str(&format!(" {l:?}"));
+                    }
+                    after_block = true;
+                }
+                Step::Block(key, _) | Step::Key(key) => {
+                    if after_block {
+                        out.push_str(" > ");
+                    } else if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(key);
+                    after_block = false;
+                }
+                Step::Index(n) => {
+                    out.push_str(&format!("[{n}]"));
+                    after_block = false;
+                }
+            }
+        }
+        out
     }
 }

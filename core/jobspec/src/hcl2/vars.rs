@@ -47,7 +47,7 @@ pub(crate) fn resolve(
                 let msg = format!("duplicate variable \"{}\"", d.name);
                 ev.error(
                     d.at,
-                    &Path::default().block("variable", std::slice::from_ref(&d.name)),
+                    &Path::root().block("variable", std::slice::from_ref(&d.name)),
                     msg,
                 );
                 continue;
@@ -56,7 +56,7 @@ pub(crate) fn resolve(
         }
     }
     for b in variables_blocks {
-        let path = Path::default().key("variables");
+        let path = Path::root().key("variables");
         for s in b.body {
             match s {
                 Structure::Attribute(a) => {
@@ -133,7 +133,7 @@ pub(crate) fn resolve(
 
     let mut out = hcl::Map::new();
     for d in decls {
-        let path = Path::default().block("variable", std::slice::from_ref(&d.name));
+        let path = Path::root().block("variable", std::slice::from_ref(&d.name));
         let Some(value) = d.value else {
             let msg = format!(
                 "Unset variable \"{0}\": give it a default, or set it with -var {0}=…, -var-file or {VAR_ENV_PREFIX}{0}",
@@ -159,7 +159,8 @@ pub(crate) fn resolve(
             one.insert(d.name.clone(), value.clone());
             ctx.declare_var("var", Value::Object(one));
             let at = start(cond.span());
-            let vpath = path.key("validation").key("condition");
+            let validation = path.key("validation");
+            let vpath = validation.key("condition");
             match ev.expr(cond, &ctx, &vpath) {
                 Some(Value::Bool(true)) | None => {}
                 Some(Value::Bool(false)) => ev.error(at, &vpath, message),
@@ -185,12 +186,13 @@ fn declaration(ev: &mut Evaluator, b: es::Block, funcs: &Context) -> Option<Decl
     else {
         ev.error(
             at,
-            &Path::default().key("variable"),
+            &Path::root().key("variable"),
             "a variable block needs one label: its name",
         );
         return None;
     };
-    let path = Path::default().block("variable", std::slice::from_ref(&name));
+    let name_label = [name.clone()];
+    let path = Path::root().block("variable", &name_label);
     let mut d = Decl {
         name,
         at,
@@ -304,7 +306,7 @@ fn var_text(ev: &mut Evaluator, name: &str, text: String, decls: &mut [Decl]) {
                 .map(|(k, v)| (k, 0, hcl::to_value(v).ok()))
                 .collect(),
             Ok(_) => {
-                fev.error(0, &Path::default(), "a JSON var file must be an object");
+                fev.error(0, Path::root(), "a JSON var file must be an object");
                 Vec::new()
             }
             Err(d) => {
@@ -321,12 +323,12 @@ fn var_text(ev: &mut Evaluator, name: &str, text: String, decls: &mut [Decl]) {
                         Structure::Attribute(a) => {
                             let k = a.key.as_str().to_string();
                             let at = start(a.key.span());
-                            let val = fev.expr(a.value, &Context::new(), &Path::default().key(&k));
+                            let val = fev.expr(a.value, &Context::new(), &Path::root().key(&k));
                             v.push((k, at, val));
                         }
                         Structure::Block(b) => fev.error(
                             start(b.ident.span()),
-                            &Path::default(),
+                            Path::root(),
                             "a var file holds only name = value attributes",
                         ),
                     }
@@ -335,7 +337,7 @@ fn var_text(ev: &mut Evaluator, name: &str, text: String, decls: &mut [Decl]) {
             }
             Err(e) => {
                 let msg = format!("syntax error: {}", e.message());
-                fev.error(e.location().offset(), &Path::default(), msg);
+                fev.error(e.location().offset(), Path::root(), msg);
                 Vec::new()
             }
         }
@@ -346,7 +348,7 @@ fn var_text(ev: &mut Evaluator, name: &str, text: String, decls: &mut [Decl]) {
             Some(d) => d.value = Some(v),
             None => fev.error(
                 at,
-                &Path::default().key(&k),
+                &Path::root().key(&k),
                 format!("undefined variable \"{k}\": the job declares no variable \"{k}\""),
             ),
         }
@@ -365,7 +367,8 @@ pub(crate) fn locals(ev: &mut Evaluator, blocks: Vec<es::Block>, ctx: &mut Conte
                     let name = a.key.as_str().to_string();
                     let at = start(a.key.span());
                     if pending.iter().any(|(n, _, _)| *n == name) {
-                        let p = Path::default().key("locals").key(&name);
+                        let locals = Path::root().key("locals");
+                        let p = locals.key(&name);
                         ev.error(at, &p, format!("duplicate local \"{name}\""));
                         continue;
                     }
@@ -373,7 +376,7 @@ pub(crate) fn locals(ev: &mut Evaluator, blocks: Vec<es::Block>, ctx: &mut Conte
                 }
                 Structure::Block(x) => ev.error(
                     start(x.ident.span()),
-                    &Path::default().key("locals"),
+                    &Path::root().key("locals"),
                     "locals { } holds only name = value attributes",
                 ),
             }
@@ -393,7 +396,8 @@ pub(crate) fn locals(ev: &mut Evaluator, blocks: Vec<es::Block>, ctx: &mut Conte
         for (name, at, expr) in pending {
             let mut probe = Evaluator::new(ev.src, ev.scope.clone());
             probe.defer_locals = defer;
-            let p = Path::default().key("locals").key(&name);
+            let locals = Path::root().key("locals");
+            let p = locals.key(&name);
             match probe.expr(expr.clone(), ctx, &p) {
                 Some(v) if probe.diags.is_empty() => {
                     done.insert(name, v);
@@ -411,6 +415,6 @@ pub(crate) fn locals(ev: &mut Evaluator, blocks: Vec<es::Block>, ctx: &mut Conte
         }
     }
     for (name, _, expr) in pending {
-        ev.expr(expr, ctx, &Path::default().key("locals").key(&name));
+        ev.expr(expr, ctx, &Path::root().key("locals").key(&name));
     }
 }

@@ -579,3 +579,17 @@ fn every_nomad_function_is_defined() {
         );
     }
 }
+
+#[test]
+fn division_and_modulo_by_zero_are_errors_not_panics() {
+    assert_eq!(eval("10 / 4"), json!(2.5));
+    assert_eq!(eval("7 % 3"), json!(1));
+    assert_eq!(eval("\"${8 / 2}\""), json!(4));
+    assert_eq!(eval("try(1 / 0, \"fallback\")"), json!("fallback"));
+    for expr in ["1 / 0", "\"${1/0}\"", "5 % 0", "[1 % 0]"] {
+        let e = err(expr);
+        assert!(e.contains("by zero"), "{expr}: {e}");
+    }
+    let e = eval_with("variable \"zero\" {\n  default = 0\n}\n", "100 / var.zero").unwrap_err();
+    assert!(e.contains("division by zero"), "{e}");
+}

@@ -144,3 +144,56 @@ fn file_functions_are_undefined_without_fs() {
         .expect_err("file() is refused without fs");
     assert!(err.to_string().contains("file"), "{err}");
 }
+
+/// Parses on one thread share a recycled evaluation context: a variable default
+/// must never see the `var` or `local` values of the job parsed before it.
+#[test]
+fn no_values_leak_between_parses() {
+    let first = r#"
+variable "v" {
+  default = "first"
+}
+locals {
+  a = "from-first"
+}
+job "one" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "${local.a}-${var.v}"
+      }
+    }
+  }
+}
+"#;
+    let second = r#"
+variable "v" {
+  default = local.a
+}
+job "two" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = var.v
+      }
+    }
+  }
+}
+"#;
+    let vars = VarInputs::default();
+    let fresh = drover_jobspec::parse_hcl("job.hcl", second, &vars)
+        .expect_err("a default naming a local is an error")
+        .to_string();
+    let job = drover_jobspec::parse_hcl("job.hcl", first, &vars).expect("first job parses");
+    assert_eq!(
+        job.task_groups[0].tasks[0].config["command"],
+        "from-first-first"
+    );
+    let after = drover_jobspec::parse_hcl("job.hcl", second, &vars)
+        .expect_err("still an error after another job was parsed")
+        .to_string();
+    assert_eq!(after, fresh);
+    assert!(!after.contains("from-first"), "{after}");
+}

@@ -14,7 +14,7 @@ mod crypto;
 mod datetime;
 mod encoding;
 mod fs;
-mod numeric;
+pub(crate) mod numeric;
 mod strings;
 mod yaml;
 
@@ -127,22 +127,41 @@ fn def(ctx: &mut Context, name: &str, params: &[ParamType], variadic: Option<Par
     ctx.declare_func(name, b.build(f));
 }
 
-/// A context with every function of [`NAMES`]; without the file-system ones
-/// (`file`, `filebase64`, `fileexists`, `abspath`, `pathexpand`, …) when
-/// `allow_fs` is false, for job text from a remote caller (Nomad's
-/// `AllowFS: false`).
+/// The function table: a context with every function of [`NAMES`] and nothing else;
+/// without the file-system ones (`file`, `filebase64`, `fileexists`, `abspath`,
+/// `pathexpand`, …) when `allow_fs` is false, for job text from a remote caller
+/// (Nomad's `AllowFS: false`).
 ///
 /// Built once: declaring ~70 functions costs a linear search each, which
-/// was a tenth of a whole parse; a clone of the finished table is cheaper.
-pub(crate) fn context(allow_fs: bool) -> Context<'static> {
+/// was a tenth of a whole parse.
+pub(crate) fn table(allow_fs: bool) -> &'static Context<'static> {
     use std::sync::LazyLock;
     static WITH_FS: LazyLock<Context<'static>> = LazyLock::new(|| build(true));
     static WITHOUT_FS: LazyLock<Context<'static>> = LazyLock::new(|| build(false));
-    if allow_fs {
-        WITH_FS.clone()
-    } else {
-        WITHOUT_FS.clone()
-    }
+    if allow_fs { &WITH_FS } else { &WITHOUT_FS }
+}
+
+thread_local! {
+    /// Contexts handed back by [`recycle`], by `allow_fs`: cloning the function table
+    /// (and dropping the clone) was a twentieth of a parse.
+    static POOL: std::cell::RefCell<[Option<Context<'static>>; 2]> =
+        const { std::cell::RefCell::new([None, None]) };
+}
+
+/// A context with the functions of [`table`] for evaluating a job. It may come from an
+/// earlier parse on this thread: the caller declares `var` and `local` (the only
+/// variables ever declared on it) before evaluating anything with it.
+pub(crate) fn context(allow_fs: bool) -> Context<'static> {
+    POOL.with(|p| p.borrow_mut()[usize::from(allow_fs)].take())
+        .unwrap_or_else(|| table(allow_fs).clone())
+}
+
+/// Give a context from [`context`] back for the next parse on this thread.
+pub(crate) fn recycle(allow_fs: bool, mut ctx: Context<'static>) {
+    // Keep no values of this job alive.
+    ctx.declare_var("var", Value::Null);
+    ctx.declare_var("local", Value::Null);
+    POOL.with(|p| p.borrow_mut()[usize::from(allow_fs)] = Some(ctx));
 }
 
 fn build(allow_fs: bool) -> Context<'static> {

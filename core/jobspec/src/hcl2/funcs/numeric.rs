@@ -5,7 +5,27 @@ use hcl::eval::{Context, ParamType as P};
 
 use super::{def, int, num, number, s};
 
+/// The functions `a / b` and `a % b` are evaluated with (see `refs::protect`): the
+/// expression library panics on a zero divisor.
+pub(crate) const DIVIDE: &str = "__division";
+/// See [`DIVIDE`].
+pub(crate) const MODULO: &str = "__modulo";
+
 pub(super) fn register(ctx: &mut Context) {
+    def(ctx, DIVIDE, &[P::Number, P::Number], None, |a| {
+        let (x, y) = (num(&a[0])?, num(&a[1])?);
+        if y == 0.0 {
+            return Err("division by zero".into());
+        }
+        Ok(number(x / y))
+    });
+    def(ctx, MODULO, &[P::Number, P::Number], None, |a| {
+        let (x, y) = (num(&a[0])?, num(&a[1])?);
+        if y == 0.0 {
+            return Err("modulo by zero".into());
+        }
+        Ok(number(x % y))
+    });
     def(ctx, "abs", &[P::Number], None, |a| {
         Ok(number(num(&a[0])?.abs()))
     });
