@@ -14,7 +14,7 @@ use drover_state::{ApplyResponse, Command, EventBatch, StateStore, StateView};
 use drover_types::{ClientStatus, Evaluation, NodeStatus, SchedulingEligibility};
 use tokio::sync::{mpsc, watch};
 
-use crate::raft::{RestoreError, StateMachine};
+use crate::raft::{RestoreError, SnapshotImage, StateMachine};
 
 /// A side effect of one applied entry, for the leader.
 #[derive(Debug, Clone)]
@@ -93,6 +93,12 @@ impl StateMachine for ServerFsm {
 
     fn snapshot(&self) -> Vec<u8> {
         lock(&self.store).snapshot()
+    }
+
+    /// The view is an O(1) persistent copy: encode it on another thread.
+    fn snapshot_image(&self) -> SnapshotImage {
+        let view = lock(&self.store).snapshot_view();
+        SnapshotImage::Deferred(Box::new(move || StateStore::snapshot_of(&view)))
     }
 
     fn restore(&mut self, snapshot: &[u8]) -> Result<(), RestoreError> {

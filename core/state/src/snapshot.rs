@@ -1,7 +1,12 @@
-//! The snapshot format: one JSON document, `{"V":1,"AppliedIndex":…,"Indexes":{…},
+//! The snapshot format: one JSON document, `{"V":2,"AppliedIndex":…,"Indexes":{…},
 //! "Jobs":[…],"JobVersions":[…],"JobSummaries":[…],"Nodes":[…],"Allocs":[…],
-//! "Evals":[…],"Deployments":[…]}`, rows in key order, so equal states encode to equal
+//! "AllocJobVersions":{…},"Evals":[…],"Deployments":[…]}`, rows in key order, so equal states encode to equal
 //! bytes. Secondary indexes are rebuilt on restore rather than stored.
+//!
+//! Version 2 stores an allocation's `Job` only when it is not one of the stored job
+//! versions: otherwise the alloc is written with `"Job":null` and `AllocJobVersions`
+//! maps its ID to the version to attach on restore (an allocation carries a full job,
+//! which made it the largest part of the image). Version 1 images still restore.
 
 use crate::error::RestoreError;
 use crate::view::{StateView, Table};
@@ -11,7 +16,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The snapshot format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 1;
+pub const SNAPSHOT_VERSION: u32 = 2;
+
+/// Older versions this build still restores.
+const READABLE_VERSIONS: [u32; 2] = [1, 2];
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -24,7 +32,8 @@ struct Out<'a> {
     job_versions: Vec<&'a Job>,
     job_summaries: Vec<&'a JobSummary>,
     nodes: Vec<&'a Node>,
-    allocs: Vec<&'a Allocation>,
+    allocs: Vec<std::borrow::Cow<'a, Allocation>>,
+    alloc_job_versions: BTreeMap<&'a str, u64>,
     evals: Vec<&'a Evaluation>,
     deployments: Vec<&'a Deployment>,
 }
@@ -41,6 +50,8 @@ struct In {
     job_summaries: Vec<JobSummary>,
     nodes: Vec<Node>,
     allocs: Vec<Allocation>,
+    #[serde(default)]
+    alloc_job_versions: BTreeMap<String, u64>,
     evals: Vec<Evaluation>,
     deployments: Vec<Deployment>,
 }
@@ -52,6 +63,31 @@ struct VersionOnly {
 }
 
 pub(crate) fn encode(v: &StateView) -> Vec<u8> {
+    let mut alloc_job_versions = BTreeMap::new();
+    let allocs = v
+        .allocs
+        .values()
+        .map(|a| {
+            let stored = a.job.as_deref().and_then(|j| {
+                let version = j.version?;
+                let k = (a.namespace.clone(), a.job_id.clone(), version);
+                v.job_versions
+                    .get(&k)
+                    .filter(|s| s.as_ref() == j)
+                    .map(|_| version)
+            });
+            match stored {
+                Some(version) => {
+                    alloc_job_versions.insert(a.id.as_str(), version);
+                    // One clone of the row, still far cheaper than encoding its job.
+                    let mut slim = a.as_ref().clone();
+                    slim.job = None;
+                    std::borrow::Cow::Owned(slim)
+                }
+                None => std::borrow::Cow::Borrowed(a.as_ref()),
+            }
+        })
+        .collect();
     let out = Out {
         version: SNAPSHOT_VERSION,
         applied_index: v.applied_index,
@@ -60,7 +96,8 @@ pub(crate) fn encode(v: &StateView) -> Vec<u8> {
         job_versions: v.job_versions.values().map(|j| j.as_ref()).collect(),
         job_summaries: v.summaries.values().map(|s| s.as_ref()).collect(),
         nodes: v.nodes.values().map(|n| n.as_ref()).collect(),
-        allocs: v.allocs.values().map(|a| a.as_ref()).collect(),
+        allocs,
+        alloc_job_versions,
         evals: v.evals.values().map(|e| e.as_ref()).collect(),
         deployments: v.deployments.values().map(|d| d.as_ref()).collect(),
     };
@@ -76,14 +113,14 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<StateView, RestoreError> {
         Ok(d) => d,
         Err(e) => {
             return Err(match serde_json::from_slice::<VersionOnly>(bytes) {
-                Ok(v) if v.version != SNAPSHOT_VERSION => {
+                Ok(v) if !READABLE_VERSIONS.contains(&v.version) => {
                     RestoreError::UnsupportedVersion(v.version)
                 }
                 _ => RestoreError::Decode(e.to_string()),
             });
         }
     };
-    if doc.version != SNAPSHOT_VERSION {
+    if !READABLE_VERSIONS.contains(&doc.version) {
         return Err(RestoreError::UnsupportedVersion(doc.version));
     }
     let mut v = StateView {
@@ -122,7 +159,17 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<StateView, RestoreError> {
             return Err(dup("nodes", old.id.clone()));
         }
     }
-    for a in doc.allocs {
+    for mut a in doc.allocs {
+        if let Some(version) = doc.alloc_job_versions.get(&a.id) {
+            let k = (a.namespace.clone(), a.job_id.clone(), *version);
+            let Some(job) = v.job_versions.get(&k) else {
+                return Err(RestoreError::Decode(format!(
+                    "alloc {}: job {}/{} version {version} is not in JobVersions",
+                    a.id, a.namespace, a.job_id
+                )));
+            };
+            a.job = Some(Box::new(job.as_ref().clone()));
+        }
         v.allocs_by_node.insert((a.node_id.clone(), a.id.clone()));
         v.allocs_by_job
             .insert((a.namespace.clone(), a.job_id.clone(), a.id.clone()));

@@ -159,6 +159,13 @@ impl StateStore {
         snapshot::encode(&self.view)
     }
 
+    /// The same image as [`StateStore::snapshot`], built from a view taken earlier
+    /// (`snapshot_view()`): lets the Raft layer encode it on another thread while
+    /// applies continue.
+    pub fn snapshot_of(view: &StateView) -> Vec<u8> {
+        snapshot::encode(view)
+    }
+
     /// Raft FSM: replaces the state with a snapshot; on error the store is unchanged.
     /// The event buffer is cleared.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), RestoreError> {

@@ -4,8 +4,8 @@ use ::raft::ReadState;
 use ::raft::prelude::{ConfChange, ConfChangeType, ConfChangeV2, Entry, EntryType, Snapshot};
 use protobuf::Message as _;
 
-use super::node::RaftNode;
-use super::{RaftError, StateMachine};
+use super::node::{RaftNode, SnapshotTask};
+use super::{RaftError, SnapshotImage, StateMachine};
 
 impl<F: StateMachine> RaftNode<F> {
     /// Processes everything raft has ready; see the module docs of `node.rs`.
@@ -138,16 +138,52 @@ impl<F: StateMachine> RaftNode<F> {
 
     /// Snapshots the state machine and truncates the log every
     /// `snapshot_threshold` applied entries, or when raft needs a snapshot
-    /// newer than the stored one (to catch up a server added since).
+    /// newer than the stored one (to catch up a server added since). A
+    /// [`SnapshotImage::Deferred`] image is built on a blocking thread and the
+    /// log is compacted when it arrives (`compact_to`); one at a time.
     fn maybe_compact(&mut self) -> Result<(), RaftError> {
+        if self.snapshotting.is_some() {
+            return Ok(());
+        }
         let store = self.raw.store();
         let wanted = store.take_snapshot_wanted();
         if !wanted && self.applied < store.snapshot_index() + self.config.snapshot_threshold {
             return Ok(());
         }
-        let image = self.fsm.snapshot();
         let (index, term) = (self.applied, self.applied_term);
-        self.raw.mut_store().compact(index, term, image)?;
+        match self.fsm.snapshot_image() {
+            SnapshotImage::Ready(image) => self.compact_to(index, term, Some(image)),
+            SnapshotImage::Deferred(job) => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(job());
+                });
+                self.snapshotting = Some(SnapshotTask {
+                    index,
+                    term,
+                    image: rx,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// Stores `image` (the state as of `index`) as the snapshot and drops the log
+    /// up to it, unless a newer snapshot arrived meanwhile. `None` (the image job
+    /// failed) leaves the log as it is; the next threshold retries.
+    pub(crate) fn compact_to(
+        &mut self,
+        index: u64,
+        term: u64,
+        image: Option<Vec<u8>>,
+    ) -> Result<(), RaftError> {
+        let Some(image) = image else {
+            tracing::warn!(raft_id = self.id, index, "snapshot image job failed");
+            return Ok(());
+        };
+        let store = self.raw.mut_store();
+        store.compact(index, term, image)?;
+        store.persist(false)?;
         tracing::debug!(raft_id = self.id, index, "raft log compacted");
         Ok(())
     }

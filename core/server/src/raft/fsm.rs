@@ -11,6 +11,19 @@ use std::collections::BTreeMap;
 /// Error a state machine returns when a snapshot cannot be restored.
 pub type RestoreError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Builds a snapshot image away from the Raft loop.
+pub type SnapshotJob = Box<dyn FnOnce() -> Vec<u8> + Send>;
+
+/// A snapshot image: ready now, or a job that builds it from state captured at the
+/// moment of the call (the node runs it on a blocking thread and compacts the log
+/// when it finishes, while applies go on).
+pub enum SnapshotImage {
+    /// The image itself.
+    Ready(Vec<u8>),
+    /// The image, once the job has run.
+    Deferred(SnapshotJob),
+}
+
 /// A deterministic state machine driven by the Raft log.
 pub trait StateMachine: Send + 'static {
     /// Applies the committed entry at `index` and returns the response handed
@@ -20,6 +33,14 @@ pub trait StateMachine: Send + 'static {
 
     /// A serialized image of the whole state, as of the last applied entry.
     fn snapshot(&self) -> Vec<u8>;
+
+    /// The image [`StateMachine::snapshot`] would return now, possibly as a job
+    /// to run elsewhere: a state machine with cheap consistent views returns
+    /// [`SnapshotImage::Deferred`] so that encoding a large state does not stall
+    /// the Raft loop. The default encodes at once.
+    fn snapshot_image(&self) -> SnapshotImage {
+        SnapshotImage::Ready(self.snapshot())
+    }
 
     /// Replaces the whole state with a [`StateMachine::snapshot`] image.
     fn restore(&mut self, snapshot: &[u8]) -> Result<(), RestoreError>;
@@ -37,6 +58,12 @@ impl<F: StateMachine> StateMachine for std::sync::Arc<std::sync::Mutex<F>> {
 
     fn snapshot(&self) -> Vec<u8> {
         self.lock().unwrap_or_else(|p| p.into_inner()).snapshot()
+    }
+
+    fn snapshot_image(&self) -> SnapshotImage {
+        self.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .snapshot_image()
     }
 
     fn restore(&mut self, snapshot: &[u8]) -> Result<(), RestoreError> {

@@ -33,7 +33,7 @@ mod transport;
 pub use config::RaftConfig;
 pub use engine::{KeyValue, KvEngine, MemEngine, SledEngine, WriteBatch};
 pub use error::RaftError;
-pub use fsm::{KvStateMachine, RestoreError, StateMachine};
+pub use fsm::{KvStateMachine, RestoreError, SnapshotImage, SnapshotJob, StateMachine};
 pub use handle::{RaftHandle, RaftStatus, Role};
 pub use logging::raft_logger;
 pub use node::RaftNode;

@@ -34,6 +34,26 @@ pub(crate) struct Pending {
     pub reply: Reply,
 }
 
+/// A state machine image being built off the loop for log compaction at
+/// `index`/`term` (see `maybe_compact`).
+pub(crate) struct SnapshotTask {
+    pub index: u64,
+    pub term: u64,
+    pub image: oneshot::Receiver<Vec<u8>>,
+}
+
+/// The finished image of `slot`'s task (`None`: the job died); pends forever
+/// without a task, so it can sit in `select!`.
+async fn snapshot_done(slot: &mut Option<SnapshotTask>) -> (u64, u64, Option<Vec<u8>>) {
+    match slot {
+        Some(t) => {
+            let image = (&mut t.image).await.ok();
+            (t.index, t.term, image)
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// One Raft server; see the module docs. Build with [`RaftNode::open`], then
 /// spawn [`RaftNode::run`].
 pub struct RaftNode<F: StateMachine> {
@@ -59,6 +79,8 @@ pub struct RaftNode<F: StateMachine> {
     pub(crate) applied: u64,
     pub(crate) applied_term: u64,
     last_leader: Option<u64>,
+    /// The compaction snapshot being built, if any (one at a time).
+    pub(crate) snapshotting: Option<SnapshotTask>,
 }
 
 impl<F: StateMachine> RaftNode<F> {
@@ -122,6 +144,7 @@ impl<F: StateMachine> RaftNode<F> {
             applied,
             applied_term: 0,
             last_leader: None,
+            snapshotting: None,
         };
         let handle = RaftHandle {
             commands: cmd_tx,
@@ -159,6 +182,13 @@ impl<F: StateMachine> RaftNode<F> {
                 _ = ticker.tick() => {
                     self.raw.tick();
                     self.reap_abandoned();
+                }
+                (index, term, image) = snapshot_done(&mut self.snapshotting) => {
+                    self.snapshotting = None;
+                    if let Err(e) = self.compact_to(index, term, image) {
+                        tracing::error!(raft_id = self.id, error = %e, "raft node stopping");
+                        break Err(e);
+                    }
                 }
             }
             if let Err(e) = self.on_ready() {

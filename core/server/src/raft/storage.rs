@@ -9,8 +9,13 @@
 //!
 //! Mutations are staged in memory and written by [`RaftStorage::persist`]: the
 //! node persists each `Ready` with one batch and at most one flush.
+//!
+//! The newest entries (up to [`CACHED_ENTRIES`]) are also kept decoded in memory:
+//! raft reads the entries it just appended back right away (to apply them once
+//! committed, to check terms), and those reads then cost neither a lookup nor a
+//! protobuf decode of the whole entry.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ::raft::prelude::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
@@ -24,6 +29,9 @@ const CONF_STATE: &[u8] = b"m:cs";
 const SNAP_META: &[u8] = b"m:snap_meta";
 const SNAP_DATA: &[u8] = b"m:snap_data";
 const PEERS: &[u8] = b"m:peers";
+
+/// Most recent entries kept decoded in memory.
+pub const CACHED_ENTRIES: usize = 4096;
 
 fn entry_key(index: u64) -> [u8; 9] {
     let mut k = [b'e'; 9];
@@ -80,6 +88,8 @@ pub struct RaftStorage {
     last_index: u64,
     staged: WriteBatch,
     flushes: u64,
+    /// The newest entries, contiguous and ending at `last_index` (or empty).
+    cache: VecDeque<Entry>,
     /// Raft asked for a snapshot the stored one cannot serve (its membership
     /// predates the recipient): the node takes a fresh one.
     snapshot_wanted: AtomicBool,
@@ -129,6 +139,7 @@ impl RaftStorage {
             last_index,
             staged: WriteBatch::default(),
             flushes: 0,
+            cache: VecDeque::new(),
             snapshot_wanted: AtomicBool::new(false),
         })
     }
@@ -256,6 +267,22 @@ impl RaftStorage {
             self.staged.delete(entry_key(stale).to_vec());
         }
         self.last_index = new_last;
+        // Replace the conflicting suffix in the cache; keep it contiguous.
+        while self.cache.back().is_some_and(|e| e.index >= first.index) {
+            self.cache.pop_back();
+        }
+        if self
+            .cache
+            .back()
+            .is_some_and(|e| e.index + 1 != first.index)
+        {
+            self.cache.clear();
+        }
+        let skip = entries.len().saturating_sub(CACHED_ENTRIES);
+        self.cache.extend(entries[skip..].iter().cloned());
+        while self.cache.len() > CACHED_ENTRIES {
+            self.cache.pop_front();
+        }
         Ok(())
     }
 
@@ -320,6 +347,7 @@ impl RaftStorage {
         for stale in self.snap_meta.index + 1..=last {
             self.staged.delete(entry_key(stale).to_vec());
         }
+        self.cache.clear();
         self.last_index = self.snap_meta.index;
         Ok(data)
     }
@@ -334,6 +362,9 @@ impl RaftStorage {
         }
         self.staged.put(SNAP_META, encode(&meta));
         self.staged.put(SNAP_DATA, data);
+        while self.cache.front().is_some_and(|e| e.index <= meta.index) {
+            self.cache.pop_front();
+        }
         self.last_index = self.last_index.max(meta.index);
         self.snap_meta = meta;
     }
@@ -356,6 +387,25 @@ impl RaftStorage {
         high: u64,
         max_size: Option<u64>,
     ) -> Result<Vec<Entry>, RaftError> {
+        if let Some(first) = self.cache.front().map(|e| e.index)
+            && first <= low
+            && low <= high
+            && high <= self.last_index + 1
+        {
+            let mut out = Vec::new();
+            let mut size = 0u64;
+            for e in self
+                .cache
+                .range((low - first) as usize..(high - first) as usize)
+            {
+                size += u64::from(e.compute_size());
+                if !out.is_empty() && max_size.is_some_and(|m| size > m) {
+                    break;
+                }
+                out.push(e.clone());
+            }
+            return Ok(out);
+        }
         let mut out = Vec::new();
         let mut size = 0u64;
         let mut failed = None;
@@ -428,6 +478,12 @@ impl Storage for RaftStorage {
         }
         if idx > self.last_index {
             return Err(::raft::Error::Store(StorageError::Unavailable));
+        }
+        if let Some(first) = self.cache.front().map(|e| e.index)
+            && idx >= first
+            && let Some(e) = self.cache.get((idx - first) as usize)
+        {
+            return Ok(e.term);
         }
         match self.engine.get(&entry_key(idx)).map_err(store_err)? {
             Some(v) => Ok(decode::<Entry>("entry", &v).map_err(store_err)?.term),
