@@ -8,6 +8,7 @@
 //! then new output streams through until the agent ends the stream or the command is
 //! interrupted.
 
+use super::api_client;
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -116,10 +117,7 @@ pub fn last_lines(buf: &[u8], n: u64) -> &[u8] {
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let client = match a.api.client() {
-        Ok(c) => c,
-        Err(e) => return Ok(fail(format!("Error initializing client: {e}"))),
-    };
+    let client = or_exit!(api_client(&a.api));
     let alloc = match super::alloc_status::lookup(&client, &a.alloc, a.verbose).await {
         Ok(alloc) => alloc,
         Err(e) => return Ok(fail(e)),

@@ -2,6 +2,7 @@
 //! task, or (`-all-tasks`) every task of an allocation in place, through its client
 //! (`/v1/client/allocation/:id/restart`, Nomad's `command/alloc_restart.go`).
 
+use super::api_client;
 use std::process::ExitCode;
 
 use drover_types::api::client::AllocRestartRequest;
@@ -38,10 +39,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
             "The -all-tasks option cannot be used when a task name is given",
         ));
     }
-    let client = match a.api.client() {
-        Ok(c) => c,
-        Err(e) => return Ok(fail(format!("Error initializing client: {e}"))),
-    };
+    let client = or_exit!(api_client(&a.api));
     let alloc = match lookup(&client, &a.alloc, a.verbose).await {
         Ok(alloc) => alloc,
         Err(e) => return Ok(fail(e)),

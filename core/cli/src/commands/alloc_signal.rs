@@ -3,6 +3,7 @@
 //! (`/v1/client/allocation/:id/signal`, Nomad's `command/alloc_signal.go`); without
 //! `-s` the client sends `SIGKILL`.
 
+use super::api_client;
 use std::process::ExitCode;
 
 use drover_types::api::client::AllocSignalRequest;
@@ -33,10 +34,7 @@ pub struct Args {
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let client = match a.api.client() {
-        Ok(c) => c,
-        Err(e) => return Ok(fail(format!("Error initializing client: {e}"))),
-    };
+    let client = or_exit!(api_client(&a.api));
     let alloc = match lookup(&client, &a.alloc, a.verbose).await {
         Ok(alloc) => alloc,
         Err(e) => return Ok(fail(e)),

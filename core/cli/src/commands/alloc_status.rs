@@ -3,6 +3,7 @@
 //! `command/alloc_status.go`). Also the allocation-ID prefix lookup the other `alloc`
 //! commands share.
 
+use super::api_client;
 use std::process::ExitCode;
 
 use drover_types::{Allocation, TaskState};
@@ -28,10 +29,7 @@ pub struct Args {
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let client = match a.api.client() {
-        Ok(c) => c,
-        Err(e) => return Ok(fail(format!("Error initializing client: {e}"))),
-    };
+    let client = or_exit!(api_client(&a.api));
     let alloc = match lookup(&client, &a.alloc, a.verbose).await {
         Ok(alloc) => alloc,
         Err(e) => return Ok(fail(e)),

@@ -2,6 +2,7 @@
 //! (`/v1/allocation/:id/stop`; the scheduler places a replacement) and follow the
 //! resulting evaluation like `job run` (Nomad's `command/alloc_stop.go`).
 
+use super::api_client;
 use std::process::ExitCode;
 
 use super::alloc_status::resolve;
@@ -25,10 +26,7 @@ pub struct Args {
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let client = match a.api.client() {
-        Ok(c) => c,
-        Err(e) => return Ok(fail(format!("Error initializing client: {e}"))),
-    };
+    let client = or_exit!(api_client(&a.api));
     let id = match resolve(&client, &a.alloc, a.verbose).await {
         Ok(id) => id,
         Err(e) => return Ok(fail(e)),

@@ -1,6 +1,7 @@
 //! `drover eval status [-verbose] [-monitor] EVAL`: one evaluation, with its failed
 //! placements explained from the AllocMetric (Nomad's `command/eval_status.go`).
 
+use super::api_client;
 use std::process::ExitCode;
 
 use drover_types::{EvalStatus, Evaluation};
@@ -26,10 +27,7 @@ pub struct Args {
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let client = match a.api.client() {
-        Ok(c) => c,
-        Err(e) => return Ok(fail(format!("Error initializing client: {e}"))),
-    };
+    let client = or_exit!(api_client(&a.api));
     let len = id_length(a.verbose);
     let id = match resolve(&client, &a.eval, len).await {
         Ok(id) => id,

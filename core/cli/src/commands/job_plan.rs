@@ -3,6 +3,7 @@
 //! would do, why placements would fail, and the `-check-index` to run it with.
 //! Exit codes as Nomad: 0 nothing created or destroyed, 1 changes, 255 error.
 
+use super::api_client;
 use std::process::ExitCode;
 
 use drover_types::Job;
@@ -38,10 +39,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         Ok(x) => x,
         Err(e) => return Ok(fail(&e)),
     };
-    let mut client = match a.api.client() {
-        Ok(c) => c,
-        Err(e) => return Ok(fail(&format!("Error initializing client: {e}"))),
-    };
+    let mut client = or_exit!(api_client(&a.api));
     let flag_namespace = client
         .namespace_is_set()
         .then(|| client.namespace().to_string());

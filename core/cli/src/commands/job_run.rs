@@ -2,6 +2,7 @@
 //! register it (`POST /v1/jobs`) and follow the evaluation like `nomad job run`.
 //! Exit codes as Nomad: 0 placed, 2 placement failures, 1 any error.
 
+use super::api_client;
 use std::process::ExitCode;
 
 use drover_types::JobRegisterRequest;
@@ -37,10 +38,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         Ok(x) => x,
         Err(e) => return Ok(fail(&e)),
     };
-    let mut client = match a.api.client() {
-        Ok(c) => c,
-        Err(e) => return Ok(fail(format!("Error initializing client: {e}"))),
-    };
+    let mut client = or_exit!(api_client(&a.api));
     // The job's own region and namespace win over the flags, as in Nomad.
     if let Some(r) = job.region.as_deref().filter(|r| !r.is_empty()) {
         client.set_region(r);

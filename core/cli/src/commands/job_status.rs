@@ -2,6 +2,7 @@
 //! or one job's header, summary, placement failures and allocations
 //! (Nomad's `command/job_status.go`).
 
+use super::api_client;
 use std::process::ExitCode;
 
 use drover_types::{AllocListStub, EvalStatus, Evaluation, Job, JobSummary};
@@ -38,10 +39,7 @@ pub struct Args {
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let client = match a.api.client() {
-        Ok(c) => c,
-        Err(e) => return Ok(fail(format!("Error initializing client: {e}"))),
-    };
+    let client = or_exit!(api_client(&a.api));
     let Some(prefix) = a.job.as_deref() else {
         return Ok(list(&client).await);
     };

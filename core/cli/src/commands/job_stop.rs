@@ -2,6 +2,7 @@
 //! (`DELETE /v1/job/:id`) and follow the resulting evaluation like `job run`;
 //! `-detach` prints only the evaluation ID (Nomad's `command/job_stop.go`).
 
+use super::api_client;
 use std::process::ExitCode;
 
 use super::fail;
@@ -31,10 +32,7 @@ pub struct Args {
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let _ = a.yes;
-    let client = match a.api.client() {
-        Ok(c) => c,
-        Err(e) => return Ok(fail(format!("Error initializing client: {e}"))),
-    };
+    let client = or_exit!(api_client(&a.api));
     let id = match super::job_status::resolve(&client, &a.job).await {
         Ok(id) => id,
         Err(e) => return Ok(fail(e)),

@@ -1,6 +1,18 @@
 //! Subcommands, one file each (`agent` in three: flags and config, the running
 //! agent, its log).
 
+
+/// The value of an `Ok`, or return `Ok(code)` from the command on `Err(code)`: commands
+/// answer errors with an exit code, after printing them (see [`fail`]).
+macro_rules! or_exit {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(code) => return Ok(code),
+        }
+    };
+}
+
 mod agent;
 mod agent_client_only;
 mod agent_log;
@@ -195,6 +207,13 @@ pub(crate) fn read_plugin_config(
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     drover_plugin_sdk::testing::config_from_hcl(&text)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// The HTTP API client for `api`, or the exit code after Nomad's "Error initializing
+/// client" message.
+pub(crate) fn api_client(api: &crate::api::ApiArgs) -> Result<crate::api::Client, ExitCode> {
+    api.client()
+        .map_err(|e| fail(format!("Error initializing client: {e}")))
 }
 
 /// Print `msg` on stderr and give exit code 1, as Nomad's commands do on error.

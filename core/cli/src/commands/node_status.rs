@@ -2,6 +2,7 @@
 //! node's details, events and allocations (Nomad's `command/node_status.go`);
 //! `-self` is the node of the agent's own client.
 
+use super::api_client;
 use std::process::ExitCode;
 
 use drover_types::{AllocListStub, Allocation, Node};
@@ -43,10 +44,7 @@ pub async fn run_status(s: StatusArgs) -> anyhow::Result<ExitCode> {
         return run(s.args).await;
     }
     let a = s.args;
-    let client = match a.api.client() {
-        Ok(c) => c,
-        Err(e) => return Ok(fail(format!("Error initializing client: {e}"))),
-    };
+    let client = or_exit!(api_client(&a.api));
     Ok(match self_node_id(&client).await {
         Ok(id) => match show(&client, &id, &a).await {
             Ok(text) => {
@@ -60,10 +58,7 @@ pub async fn run_status(s: StatusArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let client = match a.api.client() {
-        Ok(c) => c,
-        Err(e) => return Ok(fail(format!("Error initializing client: {e}"))),
-    };
+    let client = or_exit!(api_client(&a.api));
     let len = id_length(a.verbose);
     let Some(prefix) = a.node.as_deref() else {
         return Ok(match client.nodes(None).await {

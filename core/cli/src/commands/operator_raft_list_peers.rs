@@ -1,6 +1,7 @@
 //! `drover operator raft list-peers`: the raft configuration, one row per server
 //! (Nomad's `command/operator_raft_list.go`).
 
+use super::api_client;
 use std::process::ExitCode;
 
 use crate::api::ApiArgs;
@@ -18,13 +19,7 @@ pub struct Args {
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let _ = a.stale;
-    let client = match a.api.client() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("Error initializing client: {e}");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
+    let client = or_exit!(api_client(&a.api));
     match client.raft_configuration().await {
         Ok(cfg) => {
             println!("{}", render(&cfg));

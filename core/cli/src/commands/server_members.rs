@@ -1,6 +1,7 @@
 //! `drover server members [-detailed]`: the servers of the cluster and which one leads
 //! (Nomad's `command/server_members.go`).
 
+use super::api_client;
 use std::process::ExitCode;
 
 use super::fail;
@@ -18,10 +19,7 @@ pub struct Args {
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let client = match a.api.client() {
-        Ok(c) => c,
-        Err(e) => return Ok(fail(format!("Error initializing client: {e}"))),
-    };
+    let client = or_exit!(api_client(&a.api));
     let members = match client.members().await {
         Ok(m) => m,
         Err(e) => return Ok(fail(format!("Error querying servers: {e}"))),

@@ -2,6 +2,7 @@
 //! `nomad status`); with an ID or prefix, whatever it names — a job, a node or an
 //! evaluation — shown as its own `status` command would.
 
+use super::api_client;
 use std::process::ExitCode;
 
 use crate::api::ApiArgs;
@@ -20,13 +21,7 @@ pub struct Args {
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let client = match a.api.client() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("Error initializing client: {e}");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
+    let client = or_exit!(api_client(&a.api));
     let Some(id) = a.id.clone() else {
         return Ok(super::job_status::list(&client).await);
     };
