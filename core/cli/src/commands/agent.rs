@@ -159,7 +159,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     if config.server.enabled {
         super::agent_run::run(config, gate).await
     } else {
-        super::agent_run::run_client_only(config, gate).await
+        super::agent_client_only::run(config, gate).await
     }
 }
 

@@ -1,43 +1,20 @@
 //! A client-only agent: the client, talking to `client.servers` over the cluster RPC,
 //! and the HTTP API of its own routes (`drover_agent::client_agent_router`).
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context;
 use drover_agent::http::{ClientApi, serve};
 use drover_agent::{AgentConfig, ClientAgentInfo, ClientSlot, client_agent_router};
-use drover_client::Client;
-use drover_client::grpc::GrpcServers;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::agent::first_signal;
 use super::agent_log::Gate;
-use super::agent_run::{STOP_TIMEOUT, host_port};
-
-async fn start(config: &AgentConfig, data_dir: &Path, http: &str) -> anyhow::Result<Client> {
-    let exe = std::env::current_exe().context("locate the drover executable")?;
-    let cfg = drover_agent::client_config(config, data_dir, http, &exe);
-    let rpc = GrpcServers::new(config.client.servers.clone())
-        .map_err(|e| anyhow::anyhow!("client.servers: {e}"))?;
-    Client::start(cfg, Arc::new(rpc))
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
-}
+use super::agent_run::{STOP_TIMEOUT, data_dir, host_port, render_banner, start_client};
 
 pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
-    let (data_dir, temp) = match &config.data_dir {
-        Some(d) => (d.clone(), None),
-        None => {
-            let t = tempfile::Builder::new()
-                .prefix("drover-client-")
-                .tempdir()
-                .context("create a temporary data dir")?;
-            (t.path().to_path_buf(), Some(t))
-        }
-    };
+    let (data_dir, temp) = data_dir(&config, "drover-client-")?;
     let bind = host_port(
         config
             .addresses
@@ -68,7 +45,14 @@ pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
     let router = client_agent_router(info, Arc::new(slot.clone()) as Arc<dyn ClientApi>);
     let http_stop = CancellationToken::new();
     let http_task = tokio::spawn(serve(listener, router, http_stop.clone()));
-    let client = match start(&config, &data_dir, &http_addr).await {
+    let client = match start_client(
+        &config,
+        &data_dir,
+        &http_addr,
+        config.client.servers.clone(),
+    )
+    .await
+    {
         Ok(c) => c,
         Err(e) => {
             gate.open();
@@ -101,12 +85,7 @@ pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
         ("Servers", config.client.servers.join(", ")),
         ("Version", env!("CARGO_PKG_VERSION").to_owned()),
     ];
-    let mut banner = String::from("==> Drover agent configuration:\n\n");
-    for (k, v) in rows {
-        banner.push_str(&format!("{k:>22}: {v}\n"));
-    }
-    banner.push_str("\n==> Drover agent started! Log data will stream in below:\n");
-    print!("{banner}");
+    print!("{}", render_banner(&rows));
     gate.open();
     tracing::info!(http = %http_addr, servers = ?config.client.servers, "client agent started");
 

@@ -126,6 +126,11 @@ fn banner(
         ),
         ("Version", env!("CARGO_PKG_VERSION").to_owned()),
     ];
+    render_banner(&rows)
+}
+
+/// Nomad's startup banner: the configuration rows, then the "started" line.
+pub(super) fn render_banner(rows: &[(&str, String)]) -> String {
     let mut out = String::from("==> Drover agent configuration:\n\n");
     for (k, v) in rows {
         out.push_str(&format!("{k:>22}: {v}\n"));
@@ -134,12 +139,30 @@ fn banner(
     out
 }
 
-/// Starts the client, talking to this agent's own server, then to `client.servers`.
-async fn start_client(
+/// The agent's data dir: `data_dir`, or a temporary one (removed when the guard drops)
+/// named `<prefix>XXXX` for agents started without one (dev mode).
+pub(super) fn data_dir(
+    config: &AgentConfig,
+    prefix: &str,
+) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    Ok(match &config.data_dir {
+        Some(d) => (d.clone(), None),
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix(prefix)
+                .tempdir()
+                .context("create a temporary data dir")?;
+            (t.path().to_path_buf(), Some(t))
+        }
+    })
+}
+
+/// Starts the client, talking to `servers` over the cluster RPC.
+pub(super) async fn start_client(
     config: &AgentConfig,
     data_dir: &Path,
     http_addr: &str,
-    own_rpc: &str,
+    servers: Vec<String>,
 ) -> anyhow::Result<Client> {
     let exe = std::env::current_exe().context("locate the drover executable")?;
     let cfg = drover_agent::client_config(config, data_dir, http_addr, &exe);
@@ -150,33 +173,14 @@ async fn start_client(
              build them with `cargo build --bins`"
         );
     }
-    // Like Nomad, a client in an agent that also runs a server talks to that server
-    // first (the seed config lists the machine's own public address in `servers`);
-    // the configured servers are the fallback.
-    let mut servers = vec![own_rpc.to_owned()];
-    servers.extend(config.client.servers.iter().cloned());
     let rpc = GrpcServers::new(servers).map_err(|e| anyhow::anyhow!("client.servers: {e}"))?;
     Client::start(cfg, Arc::new(rpc))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// A client-only agent (no `server` block).
-pub async fn run_client_only(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
-    super::agent_client_only::run(config, gate).await
-}
-
 pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
-    let (data_dir, temp) = match &config.data_dir {
-        Some(d) => (d.clone(), None),
-        None => {
-            let t = tempfile::Builder::new()
-                .prefix("drover-dev-")
-                .tempdir()
-                .context("create the dev data dir")?;
-            (t.path().to_path_buf(), Some(t))
-        }
-    };
+    let (data_dir, temp) = data_dir(&config, "drover-dev-")?;
     if config.server.data_dir.is_some() {
         tracing::warn!(
             "server.data_dir is not supported yet: the server keeps its state in {}",
@@ -226,14 +230,12 @@ pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
             }
         };
     let client = if config.client.enabled {
-        match start_client(
-            &config,
-            &data_dir,
-            &http_addr.to_string(),
-            server.rpc_addr(),
-        )
-        .await
-        {
+        // Like Nomad, a client in an agent that also runs a server talks to that server
+        // first (the seed config lists the machine's own public address in `servers`);
+        // the configured servers are the fallback.
+        let mut servers = vec![server.rpc_addr().to_owned()];
+        servers.extend(config.client.servers.iter().cloned());
+        match start_client(&config, &data_dir, &http_addr.to_string(), servers).await {
             Ok(c) => {
                 client_slot.set(c.clone());
                 let _ = node_id_slot.set(c.node_id().to_owned());
