@@ -162,10 +162,7 @@ impl Backend for NoServer {
 /// The routes a client-only agent serves itself.
 fn served_locally(path: &str) -> bool {
     path.starts_with("/v1/client/")
-        || matches!(
-            path,
-            "/v1/agent/self" | "/v1/agent/health" | "/v1/regions" | "/v1/client/stats"
-        )
+        || matches!(path, "/v1/agent/self" | "/v1/agent/health" | "/v1/regions")
 }
 
 /// The `/v1` router of a client-only agent.

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
+use drover_client::taskrunner::now_ns;
 use drover_client::{Client, ControlError};
 use drover_proto::v1;
 use drover_types::api::client::{
@@ -74,12 +75,6 @@ fn ts(t: Option<&drover_proto::prost_types::Timestamp>) -> i64 {
             .saturating_mul(1_000_000_000)
             .saturating_add(i64::from(t.nanos))
     })
-}
-
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// Sums the tasks' usage into the allocation's.
@@ -171,7 +166,7 @@ impl ClientApi for ClientSlot {
 
     async fn host_stats(&self) -> Result<HostStats, ClientApiError> {
         let client = self.get()?;
-        let dir = client
+        let device = client
             .node()
             .attributes
             .get("unique.storage.volume")
@@ -180,7 +175,7 @@ impl ClientApi for ClientSlot {
         let disk = drover_client::client::statvfs(&alloc_root).map(|s| {
             let used = s.total_bytes.saturating_sub(s.available_bytes);
             HostDiskStats {
-                device: dir.unwrap_or_default(),
+                device: device.unwrap_or_default(),
                 mountpoint: alloc_root.display().to_string(),
                 size: s.total_bytes,
                 used,

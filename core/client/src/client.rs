@@ -18,7 +18,6 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::allocdir::AllocDir;
 use crate::drivers::{DriverSpec, Drivers};
 use crate::fingerprint::{self, DriverFingerprint, FingerprintConfig, HostFacts, NodeIdentity};
 use crate::gc::{self, GcCandidate, GcConfig, GcStats};
@@ -719,9 +718,4 @@ pub fn statvfs(path: &Path) -> Option<GcStats> {
         total_inodes: s.f_files,
         free_inodes: s.f_ffree,
     })
-}
-
-/// For tests: the allocation directory helper of this client.
-pub fn alloc_dir_for(root: &Path, alloc_id: &str) -> Option<AllocDir> {
-    AllocDir::new(root, alloc_id).ok()
 }

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use drover_pluginmgr::{
@@ -47,9 +46,20 @@ pub struct Drivers {
     stop: CancellationToken,
 }
 
+/// A plugin attribute as the node attribute string (`true`, `3`, `1.5`, text).
+pub fn attribute_text(a: &v1::Attribute) -> String {
+    use v1::attribute::Value;
+    match &a.value {
+        Some(Value::StringVal(s)) => s.clone(),
+        Some(Value::IntVal(i)) => i.to_string(),
+        Some(Value::FloatVal(f)) => f.to_string(),
+        Some(Value::BoolVal(b)) => b.to_string(),
+        None => String::new(),
+    }
+}
+
 /// A fingerprint report as node-attribute strings.
 pub fn convert_fingerprint(r: &v1::FingerprintResponse) -> DriverFingerprint {
-    use v1::attribute::Value;
     let health = match v1::Health::try_from(r.health).unwrap_or(v1::Health::Undetected) {
         v1::Health::Healthy => DriverHealth::Healthy,
         v1::Health::Unhealthy => DriverHealth::Unhealthy,
@@ -58,16 +68,7 @@ pub fn convert_fingerprint(r: &v1::FingerprintResponse) -> DriverFingerprint {
     let attributes = r
         .attributes
         .iter()
-        .map(|(k, a)| {
-            let v = match &a.value {
-                Some(Value::StringVal(s)) => s.clone(),
-                Some(Value::IntVal(i)) => i.to_string(),
-                Some(Value::FloatVal(f)) => f.to_string(),
-                Some(Value::BoolVal(b)) => b.to_string(),
-                None => String::new(),
-            };
-            (k.clone(), v)
-        })
+        .map(|(k, a)| (k.clone(), attribute_text(a)))
         .collect();
     DriverFingerprint {
         health,
@@ -135,11 +136,6 @@ impl Drivers {
     /// The driver `name`, if its plugin runs.
     pub fn get(&self, name: &str) -> Option<ManagedDriver> {
         self.plugins.get(name).map(ManagedPlugin::driver)
-    }
-
-    /// The plugin of `name` (tests kill it to check recovery).
-    pub fn plugin(&self, name: &str) -> Option<&ManagedPlugin> {
-        self.plugins.get(name)
     }
 
     /// The latest fingerprint of every driver.
@@ -241,6 +237,3 @@ async fn watch_plugin(
         }
     }
 }
-
-/// Drivers shared between runners.
-pub type SharedDrivers = Arc<Drivers>;

@@ -154,23 +154,24 @@ struct Member {
 }
 
 impl Member {
-    fn state(&self) -> TaskState {
+    /// `f` over the task's current state (no copy of its events).
+    fn with_state<R>(&self, f: impl FnOnce(&TaskState) -> R) -> R {
         match &self.ctl {
-            Some(c) => c.state.borrow().clone(),
-            None => self.unstarted.clone(),
+            Some(c) => f(&c.state.borrow()),
+            None => f(&self.unstarted),
         }
     }
+    fn state(&self) -> TaskState {
+        self.with_state(TaskState::clone)
+    }
     fn value(&self) -> TaskStateValue {
-        match &self.ctl {
-            Some(c) => c.state.borrow().state,
-            None => self.unstarted.state,
-        }
+        self.with_state(|s| s.state)
     }
     fn dead(&self) -> bool {
         self.value() == TaskStateValue::Dead
     }
     fn failed(&self) -> bool {
-        self.dead() && self.state().failed
+        self.with_state(|s| s.state == TaskStateValue::Dead && s.failed)
     }
 }
 
@@ -328,11 +329,7 @@ async fn run(
                 match &m.ctl {
                     Some(c) if !m.dead() => c.kill_with(reason.clone()),
                     Some(_) => {}
-                    None => {
-                        if m.unstarted.state != TaskStateValue::Dead {
-                            m.unstarted.state = TaskStateValue::Dead;
-                        }
-                    }
+                    None => m.unstarted.state = TaskStateValue::Dead,
                 }
             }
             // Poststop tasks run once everything else is dead (not when the servers

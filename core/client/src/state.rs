@@ -40,8 +40,9 @@ pub enum StateError {
 pub struct LocalTaskState {
     /// Nomad's task state as last reported.
     pub state: TaskState,
-    /// The driver's handle (a prost-encoded `TaskHandle`), while the task runs.
-    #[serde(default, with = "base64_opt")]
+    /// The driver's handle (a prost-encoded `TaskHandle`, stored as hex), while the
+    /// task runs.
+    #[serde(default, with = "hex_opt")]
     pub handle: Option<Vec<u8>>,
     /// The task's log collector process.
     #[serde(default)]
@@ -51,7 +52,7 @@ pub struct LocalTaskState {
     pub done: bool,
 }
 
-mod base64_opt {
+mod hex_opt {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {

@@ -93,7 +93,7 @@ async fn describe(
                     let mut attrs: Vec<_> = fp
                         .attributes
                         .iter()
-                        .map(|(k, v)| format!("{k}={}", attr(v)))
+                        .map(|(k, v)| format!("{k}={}", drover_client::drivers::attribute_text(v)))
                         .collect();
                     attrs.sort();
                     println!("Attributes        = {}", attrs.join(", "));
@@ -158,17 +158,6 @@ fn health(h: v1::Health) -> &'static str {
         v1::Health::Undetected => "undetected",
         v1::Health::Unhealthy => "unhealthy",
         v1::Health::Healthy => "healthy",
-    }
-}
-
-fn attr(a: &v1::Attribute) -> String {
-    use v1::attribute::Value;
-    match &a.value {
-        Some(Value::StringVal(s)) => s.clone(),
-        Some(Value::IntVal(i)) => i.to_string(),
-        Some(Value::FloatVal(f)) => f.to_string(),
-        Some(Value::BoolVal(b)) => b.to_string(),
-        None => String::new(),
     }
 }
 

@@ -13,7 +13,9 @@ use super::TaskRunner;
 const LOGMON_STOP_GRACE: Duration = Duration::from_secs(5);
 
 impl TaskRunner {
-    /// Starts the log collector unless the stored one still runs.
+    /// Starts the log collector unless the stored one still runs. The new pid is in
+    /// `self.local`; the caller persists it (on the start path, together with the
+    /// provisional handle: one flush instead of two).
     pub(super) async fn ensure_logmon(&mut self) -> Result<(), String> {
         if self.local.logmon_pid.is_some_and(process::alive) {
             return Ok(());
@@ -26,7 +28,6 @@ impl TaskRunner {
             .map_err(|e| e.to_string())?;
         let pid = process::spawn(&self.env.logmon, &cfg).await?;
         self.local.logmon_pid = Some(pid);
-        self.persist().await;
         Ok(())
     }
 

@@ -34,7 +34,7 @@ use crate::state::LocalTaskState;
 const WAIT_RETRY_LIMIT: Duration = Duration::from_secs(120);
 
 /// Nanoseconds since the epoch.
-pub(crate) fn now_ns() -> i64 {
+pub fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
@@ -104,8 +104,6 @@ pub(crate) struct TaskRunner {
     kill_reason: Arc<Mutex<Option<TaskEvent>>>,
     restart_rx: mpsc::Receiver<bool>,
     task_id: Arc<Mutex<Option<String>>>,
-    /// Set when the run ended because of a kill.
-    killed: bool,
 }
 
 /// How one run of the task ended.
@@ -161,7 +159,6 @@ impl TaskRunner {
             kill_reason,
             restart_rx,
             task_id,
-            killed: false,
         };
         (runner, ctl)
     }
@@ -263,7 +260,6 @@ impl TaskRunner {
                 Some((driver, id)) => self.wait(&driver, &id).await,
                 None => {
                     if self.kill.is_cancelled() {
-                        self.killed = true;
                         break;
                     }
                     self.start_and_wait().await
@@ -273,7 +269,6 @@ impl TaskRunner {
                 RunEnd::Killed(r) => {
                     self.exited_event(&r);
                     self.event(task_event::KILLED, "", |_| {});
-                    self.killed = true;
                     break;
                 }
                 RunEnd::Exited(r) => {
@@ -310,8 +305,7 @@ impl TaskRunner {
                     tokio::select! {
                         _ = tokio::time::sleep(delay) => {}
                         _ = self.kill.cancelled() => {
-                            self.killed = true;
-                            break;
+                                break;
                         }
                     }
                 }
@@ -325,12 +319,10 @@ impl TaskRunner {
                 }
                 RestartState::Terminated => return self.dead(false).await,
                 RestartState::Killed => {
-                    self.killed = true;
                     break;
                 }
             }
         }
-        let _ = self.killed;
         self.dead(false).await;
     }
 
@@ -370,8 +362,11 @@ impl TaskRunner {
                 tracing::info!(alloc = %self.alloc.id, task = %self.task.name, task_id = %id, "task recovered");
                 self.set_task_id(Some(id.clone()));
                 // A logmon that died with the machine's processes is started again.
-                if let Err(e) = self.ensure_logmon().await {
-                    tracing::warn!(alloc = %self.alloc.id, task = %self.task.name, error = %e, "log collector");
+                match self.ensure_logmon().await {
+                    Ok(()) => self.persist().await,
+                    Err(e) => {
+                        tracing::warn!(alloc = %self.alloc.id, task = %self.task.name, error = %e, "log collector");
+                    }
                 }
                 Some((driver, id))
             }
