@@ -26,10 +26,6 @@ fn ports_text(ranges: &[(u16, u16)]) -> String {
         .join(",")
 }
 
-fn truthy(v: Option<&String>) -> bool {
-    v.is_some_and(|v| matches!(v.as_str(), "1" | "true" | "TRUE" | "True" | "t"))
-}
-
 /// The driver plugins to run: every `drover-driver-*` executable in `dirs` (first one
 /// of a name wins), configured by its `plugin` block. raw_exec also honours Nomad's
 /// older client option `driver.raw_exec.enable`.
@@ -47,7 +43,11 @@ pub fn driver_specs(c: &AgentConfig, dirs: &[PathBuf]) -> Vec<DriverSpec> {
             .map(|p| p.config.clone())
             .unwrap_or_else(|| serde_json::json!({}));
         if name == "raw_exec"
-            && truthy(c.client.options.get("driver.raw_exec.enable"))
+            && c.client
+                .options
+                .get("driver.raw_exec.enable")
+                .and_then(|v| drover_types::parse_bool(v))
+                == Some(true)
             && let Some(obj) = config.as_object_mut()
         {
             obj.entry("enabled")

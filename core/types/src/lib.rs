@@ -73,3 +73,13 @@ pub use task::Task;
 pub use template::Template;
 pub use update::{MigrateStrategy, UpdateStrategy};
 pub use volume::{VolumeMount, VolumeRequest};
+
+/// Go's `strconv.ParseBool`, which Nomad uses for flags, query parameters, client
+/// options and driver attributes: `1 t T true TRUE True` and `0 f F false FALSE False`.
+pub fn parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}

@@ -61,7 +61,7 @@ impl Params {
         match self.get(key) {
             None => Ok(default),
             Some("") => Ok(true),
-            Some(v) => parse_bool(v).ok_or_else(|| {
+            Some(v) => drover_types::parse_bool(v).ok_or_else(|| {
                 ApiError::bad_request(format!("Failed to parse value of {key:?} ({v:?}) as bool"))
             }),
         }
@@ -106,15 +106,6 @@ impl Params {
                 .map_err(|_| ApiError::bad_request("Invalid index"))?,
         };
         Ok(Blocking { index, wait })
-    }
-}
-
-fn parse_bool(v: &str) -> Option<bool> {
-    // Go's strconv.ParseBool.
-    match v {
-        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
-        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
-        _ => None,
     }
 }
 

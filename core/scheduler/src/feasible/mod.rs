@@ -229,7 +229,7 @@ fn driver_ok(node: &Node, name: &str) -> bool {
         None => node
             .attributes
             .get(&format!("driver.{name}"))
-            .is_some_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True")),
+            .is_some_and(|v| drover_types::parse_bool(v) == Some(true)),
     }
 }
 
