@@ -1,6 +1,5 @@
-//! Subcommands, one file each (`agent` in three: flags and config, the running
-//! agent, its log).
-
+//! Subcommands, one file each (`agent` in four: flags and config, the running agent,
+//! the client-only agent, its log).
 
 /// The value of an `Ok`, or return `Ok(code)` from the command on `Err(code)`: commands
 /// answer errors with an exit code, after printing them (see [`fail`]).
