@@ -118,14 +118,12 @@ pub fn last_lines(buf: &[u8], n: u64) -> &[u8] {
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let client = or_exit!(api_client(&a.api));
-    let alloc = match super::alloc_status::lookup(&client, &a.alloc, a.verbose).await {
-        Ok(alloc) => alloc,
-        Err(e) => return Ok(fail(e)),
-    };
-    let task = match pick_task(&alloc, a.task_arg.or(a.task)) {
-        Ok(t) => t,
-        Err(e) => return Ok(fail(e)),
-    };
+    let alloc = or_exit!(
+        super::alloc_status::lookup(&client, &a.alloc, a.verbose)
+            .await
+            .map_err(fail)
+    );
+    let task = or_exit!(pick_task(&alloc, a.task_arg.or(a.task)).map_err(fail));
     let kind = if a.stderr { "stderr" } else { "stdout" };
     let w = window(a.tail, a.lines, a.bytes);
     let query = LogsQuery {

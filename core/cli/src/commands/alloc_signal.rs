@@ -35,10 +35,7 @@ pub struct Args {
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let client = or_exit!(api_client(&a.api));
-    let alloc = match lookup(&client, &a.alloc, a.verbose).await {
-        Ok(alloc) => alloc,
-        Err(e) => return Ok(fail(e)),
-    };
+    let alloc = or_exit!(lookup(&client, &a.alloc, a.verbose).await.map_err(fail));
     let task = a.task_arg.or(a.task);
     if let Some(t) = &task
         && let Err(e) = check_task(&alloc, t)

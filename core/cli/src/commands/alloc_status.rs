@@ -30,10 +30,7 @@ pub struct Args {
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let client = or_exit!(api_client(&a.api));
-    let alloc = match lookup(&client, &a.alloc, a.verbose).await {
-        Ok(alloc) => alloc,
-        Err(e) => return Ok(fail(e)),
-    };
+    let alloc = or_exit!(lookup(&client, &a.alloc, a.verbose).await.map_err(fail));
     if a.json {
         println!("{}", serde_json::to_string_pretty(&alloc)?);
     } else {

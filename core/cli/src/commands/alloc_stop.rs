@@ -27,10 +27,7 @@ pub struct Args {
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let client = or_exit!(api_client(&a.api));
-    let id = match resolve(&client, &a.alloc, a.verbose).await {
-        Ok(id) => id,
-        Err(e) => return Ok(fail(e)),
-    };
+    let id = or_exit!(resolve(&client, &a.alloc, a.verbose).await.map_err(fail));
     let resp = match client.alloc_stop(&id).await {
         Ok(r) => r,
         Err(e) => return Ok(fail(format!("Error stopping allocation: {e}"))),

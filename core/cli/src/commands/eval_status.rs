@@ -29,10 +29,7 @@ pub struct Args {
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let client = or_exit!(api_client(&a.api));
     let len = id_length(a.verbose);
-    let id = match resolve(&client, &a.eval, len).await {
-        Ok(id) => id,
-        Err(e) => return Ok(fail(e)),
-    };
+    let id = or_exit!(resolve(&client, &a.eval, len).await.map_err(fail));
     if a.monitor {
         return Ok(ExitCode::from(
             crate::monitor::monitor(&client, &id, len).await,

@@ -43,10 +43,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let Some(prefix) = a.job.as_deref() else {
         return Ok(list(&client).await);
     };
-    let id = match resolve(&client, prefix).await {
-        Ok(id) => id,
-        Err(e) => return Ok(fail(e)),
-    };
+    let id = or_exit!(resolve(&client, prefix).await.map_err(fail));
     Ok(match show(&client, &id, &a).await {
         Ok(text) => {
             println!("{text}");

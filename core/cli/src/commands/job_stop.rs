@@ -33,10 +33,11 @@ pub struct Args {
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let _ = a.yes;
     let client = or_exit!(api_client(&a.api));
-    let id = match super::job_status::resolve(&client, &a.job).await {
-        Ok(id) => id,
-        Err(e) => return Ok(fail(e)),
-    };
+    let id = or_exit!(
+        super::job_status::resolve(&client, &a.job)
+            .await
+            .map_err(fail)
+    );
     let resp = match client.deregister(&id, a.purge).await {
         Ok(r) => r,
         Err(e) => return Ok(fail(format!("Error deregistering job: {e}"))),

@@ -14,10 +14,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let inputs = match a.job.inputs() {
-        Ok(i) => i,
-        Err(e) => return Ok(fail(e)),
-    };
+    let inputs = or_exit!(a.job.inputs().map_err(fail));
     match drover_jobspec::parse_file(&a.job.file, &inputs) {
         Ok(_) => {
             println!("Job validation successful");

@@ -73,10 +73,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
             Err(e) => fail(format!("Error querying node status: {e}")),
         });
     };
-    let id = match resolve(&client, prefix, a.verbose).await {
-        Ok(id) => id,
-        Err(e) => return Ok(fail(e)),
-    };
+    let id = or_exit!(resolve(&client, prefix, a.verbose).await.map_err(fail));
     Ok(match show(&client, &id, &a).await {
         Ok(text) => {
             println!("{text}");
