@@ -115,7 +115,8 @@ impl Client {
         decode(path, &answer)
     }
 
-    /// The raw exchange: non-2xx answers become [`ApiError::Status`].
+    /// The raw exchange: non-2xx answers become [`ApiError::Status`]; the whole
+    /// exchange is bounded by [`REQUEST_TIMEOUT`].
     async fn send(
         &self,
         method: Method,
@@ -123,30 +124,19 @@ impl Client {
         query: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Result<Bytes, ApiError> {
-        let http_err = |reason: String| ApiError::Http {
-            method: method.to_string(),
-            path: path.to_string(),
-            reason,
-        };
-        let mut sender = self.connect(&http_err).await?;
-        let req = self
-            .request(&method, path, query, body)
-            .map_err(|e| http_err(e.to_string()))?;
-        let exchange = async {
-            let resp = sender.send_request(req).await?;
-            let status = resp.status();
-            let bytes = resp.into_body().collect().await?.to_bytes();
-            Ok::<_, hyper::Error>((status, bytes))
-        };
-        let (status, bytes) = tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+        let started = tokio::time::Instant::now();
+        let method_text = method.to_string();
+        let incoming = self.open(method, path, query, body).await?;
+        tokio::time::timeout_at(started + REQUEST_TIMEOUT, incoming.collect())
             .await
-            .map_err(|_| http_err(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())))?
-            .map_err(|e| http_err(e.to_string()))?;
-        if status.is_success() {
-            Ok(bytes)
-        } else {
-            Err(status_error(status, &bytes))
-        }
+            .map_err(|_| format!("no answer within {}s", REQUEST_TIMEOUT.as_secs()))
+            .and_then(|r| r.map_err(|e| e.to_string()))
+            .map(|b| b.to_bytes())
+            .map_err(|reason| ApiError::Http {
+                method: method_text,
+                path: path.to_string(),
+                reason,
+            })
     }
 
     /// Sends a body-less request and returns the answer's body as it arrives, for
@@ -158,6 +148,18 @@ impl Client {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<Incoming, ApiError> {
+        self.open(method, path, query, None).await
+    }
+
+    /// Sends a request; the answer's body once its headers came within
+    /// [`REQUEST_TIMEOUT`]. Non-2xx answers become [`ApiError::Status`].
+    async fn open(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Incoming, ApiError> {
         let http_err = |reason: String| ApiError::Http {
             method: method.to_string(),
             path: path.to_string(),
@@ -165,7 +167,7 @@ impl Client {
         };
         let mut sender = self.connect(&http_err).await?;
         let req = self
-            .request(&method, path, query, None)
+            .request(&method, path, query, body)
             .map_err(|e| http_err(e.to_string()))?;
         let resp = tokio::time::timeout(REQUEST_TIMEOUT, sender.send_request(req))
             .await
