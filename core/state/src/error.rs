@@ -75,7 +75,7 @@ pub enum RestoreError {
     #[error("malformed state snapshot: {0}")]
     Decode(String),
     /// Written by a newer (or unknown) format.
-    #[error("unsupported state snapshot version {0} (this server reads version 1)")]
+    #[error("unsupported state snapshot version {0} (this server reads versions 1 and 2)")]
     UnsupportedVersion(u32),
     /// Two rows with the same key.
     #[error("state snapshot has duplicate {table} key {key:?}")]

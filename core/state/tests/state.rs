@@ -97,10 +97,66 @@ fn snapshot_restore_equal_state_and_behaviour() {
     let err = again.restore(b"{\"V\":9}").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unsupported state snapshot version 9 (this server reads version 1)"
+        "unsupported state snapshot version 9 (this server reads versions 1 and 2)"
     );
     assert!(again.restore(b"not json").is_err());
     assert_eq!(again.snapshot(), before);
+}
+
+#[test]
+fn version_1_snapshots_with_inline_jobs_still_restore() {
+    let mut original = StateStore::new();
+    original.apply_command(1, &node("n1")).unwrap();
+    original
+        .apply_command(2, &register("web", 2, Some("e1")))
+        .unwrap();
+    let plan = place(&original, "e1", "web", &[("a1", "n1"), ("a2", "n1")]);
+    original.apply_command(3, &plan).unwrap();
+    let v2 = original.snapshot();
+    let mut from_v2 = StateStore::new();
+    from_v2.restore(&v2).unwrap();
+    assert_eq!(
+        from_v2.alloc_by_id("a1").and_then(|a| a.job.clone()),
+        original.alloc_by_id("a1").and_then(|a| a.job.clone()),
+        "restore puts the job back on the allocation"
+    );
+    let mut doc: serde_json::Value = serde_json::from_slice(&v2).unwrap();
+    assert_eq!(doc["V"], 2);
+    // Version 2 writes an allocation's job once, as a reference to its version …
+    let shared = doc["AllocJobVersions"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(shared.len(), 2, "{doc}");
+    // … version 1 wrote every allocation with its whole job and had no version map.
+    let versions = doc["JobVersions"].as_array().cloned().unwrap();
+    for a in doc["Allocs"].as_array_mut().unwrap() {
+        assert!(a["Job"].is_null(), "{a}");
+        let v = &shared[a["ID"].as_str().unwrap()];
+        let job = versions
+            .iter()
+            .find(|j| j["ID"] == a["JobID"] && &j["Version"] == v)
+            .expect("the job version an allocation refers to");
+        a["Job"] = job.clone();
+    }
+    doc.as_object_mut().unwrap().remove("AllocJobVersions");
+    doc["V"] = 1.into();
+    let mut restored = StateStore::new();
+    restored
+        .restore(&serde_json::to_vec(&doc).unwrap())
+        .unwrap();
+    assert_eq!(restored.render(), original.render());
+    assert!(
+        restored
+            .alloc_by_id("a1")
+            .and_then(|a| a.job.clone())
+            .is_some()
+    );
+    assert_eq!(
+        restored.snapshot(),
+        v2,
+        "a restored V1 image writes the same V2 image"
+    );
 }
 
 #[test]
