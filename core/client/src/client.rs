@@ -127,7 +127,11 @@ impl Client {
     pub async fn start(cfg: ClientConfig, rpc: Arc<dyn ServerRpc>) -> Result<Client, ClientError> {
         mkdir(&cfg.state_dir)?;
         mkdir(&cfg.alloc_dir)?;
-        let db = ClientDb::open(&cfg.state_dir)?;
+        // Opening may wait (blocking) for a sled lock a stopping instance still holds.
+        let state_dir = cfg.state_dir.clone();
+        let db = tokio::task::spawn_blocking(move || ClientDb::open(&state_dir))
+            .await
+            .map_err(|e| ClientError::Identity(format!("opening the client state: {e}")))??;
         let identity = fingerprint::identity::load_or_create(&cfg.state_dir)
             .map_err(|e| ClientError::Identity(e.to_string()))?;
         let facts =
