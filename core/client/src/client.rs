@@ -527,8 +527,16 @@ impl Client {
                         if alloc.desired_status != DesiredStatus::Run || alloc.client_terminal() {
                             continue;
                         }
+                        // A task the client state does not know of would be lost (and
+                        // started twice) at the next agent restart: fail it instead.
                         if let Err(e) = self.inner.env.db.put_alloc(&alloc).await {
-                            tracing::error!(alloc = %alloc.id, error = %e, "cannot store allocation");
+                            tracing::error!(alloc = %alloc.id, error = %e, "cannot store allocation; failing it");
+                            let msg = format!("cannot record the allocation on this node: {e}");
+                            let _ = self
+                                .inner
+                                .updates
+                                .send(runner::failed_before_start(&alloc, &msg));
+                            continue;
                         }
                         self.start_runner(Arc::new(*alloc));
                     }

@@ -15,6 +15,7 @@
 //!   time and randomness as parameters.
 //! * [`fingerprint`]: host facts under Nomad's attribute names, merged with driver
 //!   fingerprints into a [`drover_types::Node`] ready to register; the persistent node ID.
+//! * [`ports`]: the check that an allocation's host ports can still be bound.
 //! * [`gc`]: which terminal allocation directories to remove, by Nomad's `gc_*` rules.
 //!   Pure.
 
@@ -25,6 +26,7 @@ pub mod fingerprint;
 pub mod gc;
 pub mod grpc;
 pub mod logmon;
+pub mod ports;
 pub mod restarts;
 pub mod rpc;
 pub mod runner;

@@ -137,6 +137,37 @@ pub fn start(
     Ok(handle)
 }
 
+/// The state of a task that could not even be set up: dead, failed, with one
+/// `Setup Failure` event saying why.
+pub(crate) fn setup_failed(msg: &str) -> TaskState {
+    let mut e = new_event(task_event::SETUP_FAILURE);
+    e.setup_error = msg.to_owned();
+    e.display_message = msg.to_owned();
+    e.fails_task = true;
+    TaskState {
+        state: TaskStateValue::Dead,
+        failed: true,
+        events: vec![e],
+        ..Default::default()
+    }
+}
+
+/// The update that fails an allocation none of whose tasks could start.
+pub(crate) fn failed_before_start(alloc: &Allocation, msg: &str) -> AllocUpdate {
+    let tasks = alloc
+        .job
+        .as_ref()
+        .and_then(|j| j.task_groups.iter().find(|g| g.name == alloc.task_group))
+        .map(|g| g.tasks.iter().map(|t| t.name.clone()).collect::<Vec<_>>())
+        .unwrap_or_default();
+    AllocUpdate {
+        id: alloc.id.clone(),
+        client_status: ClientStatus::Failed,
+        client_description: msg.to_owned(),
+        task_states: tasks.into_iter().map(|t| (t, setup_failed(msg))).collect(),
+    }
+}
+
 /// What the runner's own task keeps of its handle (not the allocation sender: the
 /// runner ends once the client drops the handle).
 struct RunParts {
@@ -215,24 +246,6 @@ async fn run(
             }
         })
         .collect();
-    let setup_error = dir
-        .build()
-        .err()
-        .map(|e| format!("failed to build the allocation directory: {e}"));
-    if let Some(msg) = &setup_error {
-        for m in &mut members {
-            let mut e = new_event(task_event::SETUP_FAILURE);
-            e.setup_error = msg.clone();
-            e.display_message = msg.clone();
-            e.fails_task = true;
-            m.unstarted = TaskState {
-                state: TaskStateValue::Dead,
-                failed: true,
-                events: vec![e],
-                ..Default::default()
-            };
-        }
-    }
     // Restore: tasks with stored state start (or recover) right away, whatever phase.
     let stored: BTreeMap<String, crate::state::LocalTaskState> = members
         .iter()
@@ -244,6 +257,17 @@ async fn run(
                 .map(|s| (m.task.name.clone(), s))
         })
         .collect();
+    let setup_error = match dir.build() {
+        Err(e) => Some(format!("failed to build the allocation directory: {e}")),
+        // A restored allocation's own tasks hold its ports.
+        Ok(()) if stored.is_empty() => crate::ports::check_ports(&alloc).err(),
+        Ok(()) => None,
+    };
+    if let Some(msg) = &setup_error {
+        for m in &mut members {
+            m.unstarted = setup_failed(msg);
+        }
+    }
     let spawn = |m: &mut Member, handle: &RunParts, current: &Arc<Allocation>| {
         if m.ctl.is_some() {
             return;

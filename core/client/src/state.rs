@@ -7,6 +7,7 @@
 //! Values are JSON so a newer agent reads an older one's state.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use drover_pluginmgr::ReattachRecord;
@@ -23,9 +24,9 @@ pub enum StateError {
     /// The database could not be opened.
     #[error("cannot open the client state in {}: {source}", path.display())]
     Open { path: PathBuf, source: sled::Error },
-    /// A read or write failed.
-    #[error("client state: {0}")]
-    Db(#[from] sled::Error),
+    /// A read or write failed (disk full, unwritable directory …).
+    #[error("client state in {}: {}", path.display(), describe(source))]
+    Db { path: PathBuf, source: sled::Error },
     /// A stored value does not decode.
     #[error("client state: {what} {key:?} is corrupt: {source}")]
     Corrupt {
@@ -33,6 +34,26 @@ pub enum StateError {
         key: String,
         source: serde_json::Error,
     },
+}
+
+/// sled keeps the first I/O error and answers every later write with a copy of it,
+/// made from its `Debug` text; operators need the OS's sentence and what to do.
+fn describe(e: &sled::Error) -> String {
+    let sled::Error::Io(io) = e else {
+        return e.to_string();
+    };
+    let text = if io.raw_os_error().is_some() {
+        io.to_string()
+    } else {
+        let debug = io.to_string();
+        debug
+            .split_once("message: \"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map_or(debug.clone(), |(m, _)| m.to_owned())
+    };
+    format!(
+        "{text} (after an I/O error the client state takes no more writes: fix the disk, then restart the agent)"
+    )
 }
 
 /// What the client keeps of one task between restarts.
@@ -87,6 +108,7 @@ mod hex_opt {
 #[derive(Clone)]
 pub struct ClientDb {
     db: sled::Db,
+    path: Arc<PathBuf>,
     allocs: sled::Tree,
     tasks: sled::Tree,
     plugins: sled::Tree,
@@ -112,23 +134,39 @@ impl ClientDb {
                 Err(source) => return Err(StateError::Open { path, source }),
             }
         };
+        let tree = |name: &str| {
+            db.open_tree(name).map_err(|source| StateError::Open {
+                path: path.clone(),
+                source,
+            })
+        };
         Ok(ClientDb {
-            allocs: db.open_tree("allocs")?,
-            tasks: db.open_tree("tasks")?,
-            plugins: db.open_tree("plugins")?,
+            allocs: tree("allocs")?,
+            tasks: tree("tasks")?,
+            plugins: tree("plugins")?,
             db,
+            path: Arc::new(path),
         })
     }
 
+    fn err(&self, source: sled::Error) -> StateError {
+        StateError::Db {
+            path: self.path.to_path_buf(),
+            source,
+        }
+    }
+
     async fn flush(&self) -> Result<(), StateError> {
-        self.db.flush_async().await?;
+        self.db.flush_async().await.map_err(|e| self.err(e))?;
         Ok(())
     }
 
     /// Stores an allocation as the servers sent it.
     pub async fn put_alloc(&self, alloc: &Allocation) -> Result<(), StateError> {
         let v = serde_json::to_vec(alloc).expect("an allocation serializes");
-        self.allocs.insert(alloc.id.as_bytes(), v)?;
+        self.allocs
+            .insert(alloc.id.as_bytes(), v)
+            .map_err(|e| self.err(e))?;
         self.flush().await
     }
 
@@ -151,10 +189,14 @@ impl ClientDb {
 
     /// Removes an allocation and its tasks' state.
     pub async fn delete_alloc(&self, alloc_id: &str) -> Result<(), StateError> {
-        self.allocs.remove(alloc_id.as_bytes())?;
+        self.allocs
+            .remove(alloc_id.as_bytes())
+            .map_err(|e| self.err(e))?;
         let prefix = format!("{alloc_id}/");
         for k in self.tasks.scan_prefix(prefix.as_bytes()).keys() {
-            self.tasks.remove(k?)?;
+            self.tasks
+                .remove(k.map_err(|e| self.err(e))?)
+                .map_err(|e| self.err(e))?;
         }
         self.flush().await
     }
@@ -167,14 +209,16 @@ impl ClientDb {
         state: &LocalTaskState,
     ) -> Result<(), StateError> {
         let v = serde_json::to_vec(state).expect("a task state serializes");
-        self.tasks.insert(task_key(alloc_id, task).as_bytes(), v)?;
+        self.tasks
+            .insert(task_key(alloc_id, task).as_bytes(), v)
+            .map_err(|e| self.err(e))?;
         self.flush().await
     }
 
     /// A task's local state, if stored.
     pub fn task(&self, alloc_id: &str, task: &str) -> Result<Option<LocalTaskState>, StateError> {
         let key = task_key(alloc_id, task);
-        let Some(v) = self.tasks.get(key.as_bytes())? else {
+        let Some(v) = self.tasks.get(key.as_bytes()).map_err(|e| self.err(e))? else {
             return Ok(None);
         };
         serde_json::from_slice(&v)
@@ -189,7 +233,9 @@ impl ClientDb {
     /// Stores a driver plugin's reattach record under `key` (the driver's name).
     pub async fn put_plugin(&self, key: &str, record: &ReattachRecord) -> Result<(), StateError> {
         let v = serde_json::to_vec(record).expect("a reattach record serializes");
-        self.plugins.insert(key.as_bytes(), v)?;
+        self.plugins
+            .insert(key.as_bytes(), v)
+            .map_err(|e| self.err(e))?;
         self.flush().await
     }
 
@@ -201,7 +247,9 @@ impl ClientDb {
 
     /// Forgets a plugin's reattach record (it was stopped on purpose).
     pub async fn delete_plugin(&self, name: &str) -> Result<(), StateError> {
-        self.plugins.remove(name.as_bytes())?;
+        self.plugins
+            .remove(name.as_bytes())
+            .map_err(|e| self.err(e))?;
         self.flush().await
     }
 }

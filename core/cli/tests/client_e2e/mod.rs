@@ -9,6 +9,8 @@ use serde_json::Value;
 
 use crate::real_agent::{Options, RealAgent, kill_tagged};
 
+mod faults;
+
 const DEADLINE: Duration = Duration::from_secs(30);
 
 fn drover_bin() -> &'static Path {

@@ -187,15 +187,17 @@ impl TaskRunner {
     }
 
     async fn persist(&mut self) {
+        if let Err(e) = self.try_persist().await {
+            tracing::error!(alloc = %self.alloc.id, task = %self.task.name, error = %e, "cannot store the task's state");
+        }
+    }
+
+    async fn try_persist(&mut self) -> Result<(), crate::state::StateError> {
         self.local.state = self.state.borrow().clone();
-        if let Err(e) = self
-            .env
+        self.env
             .db
             .put_task(&self.alloc.id, &self.task.name, &self.local)
             .await
-        {
-            tracing::error!(alloc = %self.alloc.id, task = %self.task.name, error = %e, "cannot store the task's state");
-        }
     }
 
     fn set_task_id(&self, id: Option<String>) {
@@ -462,7 +464,16 @@ impl TaskRunner {
             driver_state: Vec::new(),
         };
         self.local.handle = Some(provisional.encode_to_vec());
-        self.persist().await;
+        if let Err(e) = self.try_persist().await {
+            // Started without a record, the task would be orphaned by the next restart.
+            self.local.handle = None;
+            let msg = format!("cannot record the task on this node before starting it: {e}");
+            self.event(task_event::SETUP_FAILURE, &msg, |e| {
+                e.setup_error = msg.clone();
+                e.fails_task = true;
+            });
+            return RunEnd::StartFailed { recoverable: false };
+        }
         let resp = match driver.start_task(cfg).await {
             Ok(r) => r,
             Err(e) => {
