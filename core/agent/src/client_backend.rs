@@ -9,11 +9,11 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use drover_client::taskrunner::now_ns;
-use drover_client::{Client, ControlError};
+use drover_client::{Client, ControlError, hoststats};
 use drover_proto::v1;
 use drover_types::api::client::{
-    AllocResourceUsage, CpuStats, HostDiskStats, HostMemoryStats, HostStats, MemoryStats,
-    ResourceUsage, TaskResourceUsage,
+    AllocResourceUsage, CpuStats, HostCpuStats, HostDiskStats, HostMemoryStats, HostStats,
+    MemoryStats, ResourceUsage, TaskResourceUsage,
 };
 
 use crate::http::{ClientApi, ClientApiError};
@@ -106,6 +106,9 @@ fn sum(tasks: &BTreeMap<String, TaskResourceUsage>) -> ResourceUsage {
     }
 }
 
+/// Host CPU usage is measured between consecutive `/v1/client/stats` calls.
+static CPU: hoststats::CpuSampler = hoststats::CpuSampler::new();
+
 fn meminfo() -> Option<HostMemoryStats> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let field = |name: &str| {
@@ -184,13 +187,34 @@ impl ClientApi for ClientSlot {
                 inodes_used_percent: s.inodes_used_percent(),
             }
         });
+        let attr = |k: &str| {
+            client
+                .node()
+                .attributes
+                .get(k)
+                .and_then(|v| v.parse::<f64>().ok())
+        };
+        let mhz_per_core = match (attr("cpu.totalcompute"), attr("cpu.numcores")) {
+            (Some(total), Some(n)) if n > 0.0 => total / n,
+            _ => 0.0,
+        };
+        let cpus = CPU.sample();
         Ok(HostStats {
             memory: meminfo(),
+            cpu_ticks_consumed: hoststats::ticks_consumed(&cpus, mhz_per_core),
+            cpu: cpus
+                .into_iter()
+                .map(|c| HostCpuStats {
+                    cpu: c.name,
+                    user: c.user,
+                    system: c.system,
+                    idle: c.idle,
+                })
+                .collect(),
             disk_stats: disk.clone().into_iter().collect(),
             alloc_dir_stats: disk,
             uptime: uptime(),
             timestamp: now_ns(),
-            ..Default::default()
         })
     }
 

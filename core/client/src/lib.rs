@@ -25,6 +25,7 @@ pub mod drivers;
 pub mod fingerprint;
 pub mod gc;
 pub mod grpc;
+pub mod hoststats;
 pub mod logmon;
 pub mod ports;
 pub mod restarts;

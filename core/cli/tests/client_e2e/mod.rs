@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::real_agent::{Options, RealAgent, kill_tagged};
 
 mod faults;
+mod host_stats;
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
