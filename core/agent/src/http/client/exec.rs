@@ -279,7 +279,7 @@ mod tests {
 
     #[test]
     fn query_errors_name_the_parameter() {
-        let err = |t, c| parse_query(t, c, false).expect_err("invalid").to_string();
+        let err = |t, c| parse_query(t, c, false).expect_err("invalid").message;
         assert!(err(None, Some("[\"ls\"]")).contains("missing task"));
         assert!(err(Some("web"), None).contains("missing command"));
         assert!(err(Some("web"), Some("ls")).contains("JSON array"));
