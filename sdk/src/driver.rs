@@ -14,6 +14,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::exec::ExecSession;
 use crate::proto::v1;
 use crate::{PluginError, Result};
 
@@ -251,6 +252,17 @@ pub trait Driver: Send + Sync + 'static {
     ) -> Result<ExecOutput> {
         let _ = (task_id, command, timeout);
         Err(PluginError::unimplemented("ExecTask"))
+    }
+
+    /// Run `session.command` inside the task interactively (`alloc exec`),
+    /// forwarding `session.input` to it and its output to `session.output`
+    /// until it exits; return how it ended. Needs `capabilities.exec`.
+    ///
+    /// The SDK drops the returned future when the host ends the call, so the
+    /// command must die with it (e.g. kill it in a guard's `Drop`).
+    async fn exec_task_streaming(&self, session: ExecSession) -> Result<ExitResult> {
+        let _ = session;
+        Err(PluginError::unimplemented("ExecTaskStreaming"))
     }
 
     /// Reattach to a task from its handle. Needs `capabilities.recover`.

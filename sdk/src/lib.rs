@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod driver;
+pub mod exec;
 pub mod executor;
 mod serve;
 pub mod signal;
@@ -15,6 +16,7 @@ pub use driver::{
 };
 pub use drover_proto::error::{ErrorKind, PluginError};
 pub use drover_proto::{self as proto, prost, tonic};
+pub use exec::{ExecChunk, ExecInput, ExecSession, ExecSink};
 pub use serve::{SHUTDOWN_GRACE, serve};
 
 /// Result of a plugin call.

@@ -17,6 +17,7 @@
 mod convert;
 mod driver_service;
 mod env;
+mod exec;
 mod plugin_service;
 mod socket;
 mod streams;

@@ -24,6 +24,7 @@
 //! wrapper around [`Suite`].
 
 mod cases_basic;
+mod cases_exec;
 mod cases_robust;
 mod cases_task;
 mod ctx;
@@ -133,6 +134,15 @@ const CASES: &[(&str, CaseFn)] = &[
     ("events.stream", cases_task::events),
     ("signal", cases_task::signal),
     ("exec", cases_task::exec),
+    ("exec_stream.reply", cases_exec::reply),
+    ("exec_stream.unknown_task", cases_exec::unknown_task),
+    ("exec_stream.output", cases_exec::output),
+    ("exec_stream.streaming", cases_exec::streaming),
+    ("exec_stream.no_tty", cases_exec::no_tty),
+    ("exec_stream.stdin", cases_exec::stdin_passing),
+    ("exec_stream.tty", cases_exec::tty),
+    ("exec_stream.tty_input", cases_exec::tty_input),
+    ("exec_stream.hangup", cases_exec::hangup),
     ("bad_task_config", cases_robust::bad_task_config),
     ("concurrent.50_tasks", cases_robust::concurrent),
     ("recover.after_sigkill", cases_robust::recover),

@@ -9,13 +9,15 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use drover_client::taskrunner::now_ns;
-use drover_client::{Client, ControlError, hoststats};
+use drover_client::{Client, ControlError, ExecRequest, hoststats};
 use drover_proto::v1;
 use drover_types::api::client::{
     AllocResourceUsage, CpuStats, HostCpuStats, HostDiskStats, HostMemoryStats, HostStats,
     MemoryStats, ResourceUsage, TaskResourceUsage,
 };
+use futures::StreamExt;
 
+use crate::http::client::exec::{ExecInput, ExecOutput, ExecQuery};
 use crate::http::{ClientApi, ClientApiError};
 
 /// The agent's client, once started.
@@ -44,6 +46,7 @@ fn control(e: ControlError) -> ClientApiError {
     match e {
         ControlError::NotFound(m) => ClientApiError::NotFound(m),
         ControlError::BadRequest(m) => ClientApiError::BadRequest(m),
+        ControlError::Forbidden(m) => ClientApiError::Forbidden(m),
     }
 }
 
@@ -240,5 +243,26 @@ impl ClientApi for ClientSlot {
             .signal(alloc_id, task.as_deref(), &signal)
             .await
             .map_err(control)
+    }
+
+    async fn exec(
+        &self,
+        alloc_id: &str,
+        query: ExecQuery,
+        input: ExecInput,
+    ) -> Result<ExecOutput, ClientApiError> {
+        let req = ExecRequest {
+            task: query.task,
+            command: query.command,
+            tty: query.tty,
+        };
+        let answers = self
+            .get()?
+            .exec(alloc_id, req, input)
+            .await
+            .map_err(control)?;
+        Ok(answers
+            .map(|r| r.map_err(|e| ClientApiError::Internal(e.to_string())))
+            .boxed())
     }
 }

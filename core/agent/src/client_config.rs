@@ -144,6 +144,7 @@ pub fn client_config(
         gc_interval: cl.gc_interval,
         supervisor: Default::default(),
         stop_tasks_on_shutdown: c.data_dir.is_none(),
+        disable_remote_exec: cl.disable_remote_exec,
     }
 }
 

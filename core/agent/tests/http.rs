@@ -13,6 +13,8 @@ mod allocs_nodes;
 mod blocking;
 #[path = "http/client.rs"]
 mod client;
+#[path = "http/client_exec.rs"]
+mod client_exec;
 #[path = "http/errors.rs"]
 mod errors;
 #[path = "http/events.rs"]

@@ -26,6 +26,9 @@ use crate::rpc::{RpcError, ServerRpc};
 use crate::runner::{self, AllocHandle, AllocUpdate, RunnerEnv};
 use crate::state::{ClientDb, StateError};
 
+mod exec;
+pub use exec::{EXEC_DISABLED, ExecRequest, ExecStream};
+
 /// How long a blocking allocation query waits on the servers.
 const ALLOC_WAIT: Duration = Duration::from_secs(300);
 /// How long startup waits for every driver's first fingerprint.
@@ -59,6 +62,8 @@ pub struct ClientConfig {
     /// On shutdown, stop tasks and plugins instead of leaving them for the next agent
     /// (dev mode, whose state is thrown away).
     pub stop_tasks_on_shutdown: bool,
+    /// `disable_remote_exec`: refuse `alloc exec`.
+    pub disable_remote_exec: bool,
 }
 
 /// A failed request on an allocation (`alloc restart`, `alloc signal`, stats).
@@ -70,6 +75,9 @@ pub enum ControlError {
     /// The request cannot be carried out.
     #[error("{0}")]
     BadRequest(String),
+    /// The client's configuration forbids it (`disable_remote_exec`).
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 /// Why the client could not start.

@@ -36,7 +36,7 @@ pub mod taskenv;
 pub mod taskrunner;
 
 pub use allocdir::{AllocDir, AllocDirError, FsIsolation, LogKind, TaskDir};
-pub use client::{Client, ClientConfig, ClientError, ControlError};
+pub use client::{Client, ClientConfig, ClientError, ControlError, ExecRequest, ExecStream};
 pub use drivers::{DriverSpec, Drivers};
 pub use fingerprint::{DriverFingerprint, DriverHealth, FingerprintConfig, HostFacts};
 pub use gc::{GcCandidate, GcConfig, GcReason, GcStats};

@@ -302,6 +302,7 @@ impl Driver for State {
     type FingerprintStream = BoxStream<FingerprintResponse>;
     type TaskStatsStream = BoxStream<TaskStatsResponse>;
     type TaskEventsStream = BoxStream<DriverTaskEvent>;
+    type ExecTaskStreamingStream = BoxStream<drover_proto::v1::ExecTaskStreamingResponse>;
 
     async fn task_config_schema(
         &self,
@@ -452,6 +453,15 @@ impl Driver for State {
     async fn exec_task(&self, _: Request<ExecTaskRequest>) -> Rpc<ExecTaskResponse> {
         Err(Status::unimplemented(
             "ExecTask is not supported by this plugin",
+        ))
+    }
+
+    async fn exec_task_streaming(
+        &self,
+        _: Request<tonic::Streaming<drover_proto::v1::ExecTaskStreamingRequest>>,
+    ) -> Rpc<Self::ExecTaskStreamingStream> {
+        Err(Status::unimplemented(
+            "ExecTaskStreaming is not supported by this plugin",
         ))
     }
 

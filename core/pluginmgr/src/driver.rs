@@ -197,6 +197,24 @@ impl ManagedDriver {
         .await
     }
 
+    /// Open an interactive exec (`alloc exec`): `requests` must start with
+    /// the setup message. (`Sync`, because tonic's call future holds a reference
+    /// to the stream across an await and must be `Send`.) Not retried: a stream cannot be replayed, so a
+    /// plugin that dies under it ends the stream with an error.
+    pub async fn exec_task_streaming(
+        &self,
+        requests: impl Stream<Item = v1::ExecTaskStreamingRequest> + Send + Sync + 'static,
+    ) -> Result<PluginStream<v1::ExecTaskStreamingResponse>, Error> {
+        let (_, process) = self.ready().await?;
+        let s = process
+            .driver_client()
+            .exec_task_streaming(requests)
+            .await
+            .map_err(|status| Error::rpc(&self.label(), "ExecTaskStreaming", &status))?
+            .into_inner();
+        Ok(self.stream("ExecTaskStreaming", s, Some))
+    }
+
     pub async fn task_stats(
         &self,
         task_id: &str,

@@ -14,7 +14,7 @@ use futures::stream::{BoxStream, Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
 use super::plugin_service::Shared;
-use super::{convert, streams};
+use super::{convert, exec, streams};
 use crate::driver::{Driver, StartError, TASK_HANDLE_VERSION};
 use crate::{PluginError, config, signal};
 
@@ -269,6 +269,23 @@ impl<D: Driver> driver_server::Driver for DriverService<D> {
             stderr: out.stderr,
             result: Some(convert::exit_result(out.exit)),
         })
+    }
+
+    type ExecTaskStreamingStream = RpcStream<v1::ExecTaskStreamingResponse>;
+
+    async fn exec_task_streaming(
+        &self,
+        request: Request<tonic::Streaming<v1::ExecTaskStreamingRequest>>,
+    ) -> Result<Response<Self::ExecTaskStreamingStream>, Status> {
+        self.gate(self.0.driver.capabilities().exec, "ExecTaskStreaming")?;
+        let mut inbound = request.into_inner();
+        let first = inbound.message().await?.ok_or_else(|| {
+            Status::invalid_argument("ExecTaskStreaming: the stream ended before its setup message")
+        })?;
+        let (session, output) = exec::session(first, inbound)?;
+        let shared = Arc::clone(&self.0);
+        let run = async move { shared.driver.exec_task_streaming(session).await };
+        Ok(self.until_shutdown(exec::responses(run, output)))
     }
 
     async fn recover_task(

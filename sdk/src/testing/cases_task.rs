@@ -25,7 +25,7 @@ macro_rules! need_recipe {
     };
 }
 
-fn task_id(resp: &v1::StartTaskResponse) -> String {
+pub(crate) fn task_id(resp: &v1::StartTaskResponse) -> String {
     resp.handle
         .as_ref()
         .and_then(|h| h.config.as_ref())

@@ -65,6 +65,13 @@ pub trait Recipe: Send + Sync {
     fn task_config(&self, b: &Behaviour) -> Value;
     /// The command an ExecTask call should run to get `b.exec_reply`.
     fn exec_command(&self, reply: &(String, i32)) -> Vec<String>;
+    /// The command that runs `script` with a POSIX shell inside a task, for
+    /// the streaming exec cases; `None` when the driver's tasks have no
+    /// shell (those cases are then skipped).
+    fn exec_shell(&self, script: &str) -> Option<Vec<String>> {
+        let _ = script;
+        None
+    }
     /// Whether tasks built by this recipe honour [`Behaviour::exit_on_usr1`].
     fn supports_exit_on_usr1(&self) -> bool;
     /// Whether tasks built by this recipe honour [`Behaviour::exit_when_file`].
@@ -132,6 +139,10 @@ impl Recipe for ShellRecipe {
             "-c".into(),
             format!("echo {}; exit {code}", sh_quote(stdout)),
         ]
+    }
+
+    fn exec_shell(&self, script: &str) -> Option<Vec<String>> {
+        Some(vec!["/bin/sh".into(), "-c".into(), script.into()])
     }
 
     fn supports_exit_on_usr1(&self) -> bool {

@@ -178,6 +178,10 @@ pub fn router_with(backend: Arc<dyn Backend>, opts: HttpOptions) -> Router {
             m(post(client::allocation::restart).put(client::allocation::restart)),
         )
         .route(
+            "/v1/client/allocation/{id}/exec",
+            m(get(client::exec::exec)),
+        )
+        .route(
             "/v1/client/allocation/{id}/signal",
             m(post(client::allocation::signal).put(client::allocation::signal)),
         )

@@ -9,12 +9,15 @@ use crate::support::Server;
 use async_trait::async_trait;
 use base64::Engine;
 use drover_agent::http::client::NO_CLIENT;
+use drover_agent::http::client::exec::{ExecInput, ExecOutput, ExecQuery};
 use drover_agent::http::{ClientApi, ClientApiError, HttpOptions};
 use drover_client::{AllocDir, FileRotator};
+use drover_proto::v1;
 use drover_types::api::client::{
     AllocFileInfo, AllocResourceUsage, HostMemoryStats, HostStats, MemoryStats, ResourceUsage,
     StreamFrame, TaskResourceUsage,
 };
+use futures::StreamExt;
 use http_body_util::BodyExt;
 use hyper::Method;
 use hyper::body::Incoming;
@@ -22,10 +25,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const ALLOC: &str = "5b2f8a0e-1c3d-4e5f-8a9b-0c1d2e3f4a5b";
+pub(crate) const ALLOC: &str = "5b2f8a0e-1c3d-4e5f-8a9b-0c1d2e3f4a5b";
 
 /// A client that knows one allocation and records the writes it is asked for.
-struct FakeClient {
+pub(crate) struct FakeClient {
     alloc_dir: PathBuf,
     calls: Mutex<Vec<String>>,
 }
@@ -105,6 +108,75 @@ impl ClientApi for FakeClient {
         self.record(format!("signal {alloc_id} {task:?} {signal}"));
         Ok(())
     }
+
+    /// A scripted session: stdin comes back on stdout, a terminal size as a line on
+    /// stdout, and the stdin close ends it with `bye` on stderr and exit code 7.
+    /// Command `fail` ends with a driver error instead.
+    async fn exec(
+        &self,
+        alloc_id: &str,
+        query: ExecQuery,
+        input: ExecInput,
+    ) -> Result<ExecOutput, ClientApiError> {
+        self.known(alloc_id)?;
+        if query.task != "web" {
+            return Err(ClientApiError::NotFound(format!(
+                "unknown task {:?}",
+                query.task
+            )));
+        }
+        self.record(format!(
+            "exec {alloc_id} {} {:?} tty={}",
+            query.task, query.command, query.tty
+        ));
+        let fail = query.command[0] == "fail";
+        let answers = input
+            .flat_map(move |r| {
+                let mut out = Vec::new();
+                if let Some(s) = r.tty_size {
+                    out.push(io(
+                        true,
+                        format!("size {}x{}\n", s.height, s.width).into_bytes(),
+                    ));
+                }
+                if let Some(op) = r.stdin {
+                    if !op.data.is_empty() {
+                        out.push(io(true, op.data));
+                    }
+                    if op.close && fail {
+                        out.push(Err(ClientApiError::Internal("the driver failed".into())));
+                    } else if op.close {
+                        out.push(io(false, b"bye".to_vec()));
+                        out.push(Ok(v1::ExecTaskStreamingResponse {
+                            exited: true,
+                            result: Some(v1::ExitResult {
+                                exit_code: 7,
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        }));
+                    }
+                }
+                futures::stream::iter(out)
+            })
+            .boxed();
+        Ok(answers)
+    }
+}
+
+fn io(stdout: bool, data: Vec<u8>) -> Result<v1::ExecTaskStreamingResponse, ClientApiError> {
+    let op = Some(v1::ExecTaskStreamingIoOperation { data, close: false });
+    Ok(if stdout {
+        v1::ExecTaskStreamingResponse {
+            stdout: op,
+            ..Default::default()
+        }
+    } else {
+        v1::ExecTaskStreamingResponse {
+            stderr: op,
+            ..Default::default()
+        }
+    })
 }
 
 impl FakeClient {
@@ -114,21 +186,21 @@ impl FakeClient {
     fn record(&self, call: String) {
         self.calls.lock().expect("calls").push(call);
     }
-    fn calls(&self) -> Vec<String> {
+    pub(crate) fn calls(&self) -> Vec<String> {
         self.calls.lock().expect("calls").clone()
     }
 }
 
 /// A server whose client has allocation `ALLOC` with task `web`.
-struct Fixture {
-    server: Server,
-    fake: Arc<FakeClient>,
+pub(crate) struct Fixture {
+    pub(crate) server: Server,
+    pub(crate) fake: Arc<FakeClient>,
     alloc: AllocDir,
     dir: tempfile::TempDir,
 }
 
 impl Fixture {
-    async fn start() -> Fixture {
+    pub(crate) async fn start() -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let alloc_root = dir.path().join("alloc");
         let alloc = AllocDir::new(&alloc_root, ALLOC).expect("alloc dir");

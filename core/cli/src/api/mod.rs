@@ -17,7 +17,7 @@ mod endpoints;
 mod transport;
 
 pub use allocs::LogsQuery;
-pub use transport::Client;
+pub use transport::{Client, WebSocket};
 
 /// Where the agent listens when nothing else is configured.
 pub const DEFAULT_ADDRESS: &str = "http://127.0.0.1:4646";

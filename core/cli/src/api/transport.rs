@@ -22,6 +22,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to wait for a whole (non-blocking) request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// An open WebSocket to the agent.
+pub type WebSocket = tokio_tungstenite::WebSocketStream<TcpStream>;
+
 /// A client for one agent address.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -151,6 +154,45 @@ impl Client {
         self.open(method, path, query, None).await
     }
 
+    /// Opens a WebSocket on `path` (`alloc exec`). A refused upgrade becomes
+    /// [`ApiError::Status`] with the agent's message, as any other request's.
+    pub async fn websocket(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<WebSocket, ApiError> {
+        use tokio_tungstenite::tungstenite::Error as WsError;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let http_err = |reason: String| ApiError::Http {
+            method: "GET".into(),
+            path: path.to_string(),
+            reason,
+        };
+        let url = format!("ws://{}{}", self.authority, self.uri(path, query));
+        let mut req = url
+            .into_client_request()
+            .map_err(|e| http_err(e.to_string()))?;
+        if let Some(token) = &self.config.token
+            && let Ok(v) = token.parse()
+        {
+            req.headers_mut().insert("X-Nomad-Token", v);
+        }
+        let stream = self.tcp().await?;
+        let handshake = tokio_tungstenite::client_async(req, stream);
+        match tokio::time::timeout(REQUEST_TIMEOUT, handshake).await {
+            Err(_) => Err(http_err(format!(
+                "no answer within {}s",
+                REQUEST_TIMEOUT.as_secs()
+            ))),
+            Ok(Ok((ws, _))) => Ok(ws),
+            Ok(Err(WsError::Http(resp))) => Err(status_error(
+                resp.status(),
+                resp.body().as_deref().unwrap_or_default(),
+            )),
+            Ok(Err(e)) => Err(http_err(e.to_string())),
+        }
+    }
+
     /// Sends a request; the answer's body once its headers came within
     /// [`REQUEST_TIMEOUT`]. Non-2xx answers become [`ApiError::Status`].
     async fn open(
@@ -191,22 +233,7 @@ impl Client {
         &self,
         http_err: &dyn Fn(String) -> ApiError,
     ) -> Result<SendRequest<Full<Bytes>>, ApiError> {
-        let connect = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.authority));
-        let stream = match connect.await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                return Err(ApiError::Connect {
-                    address: self.config.address.clone(),
-                    reason: e.to_string(),
-                });
-            }
-            Err(_) => {
-                return Err(ApiError::Connect {
-                    address: self.config.address.clone(),
-                    reason: format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
-                });
-            }
-        };
+        let stream = self.tcp().await?;
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| http_err(e.to_string()))?;
@@ -215,6 +242,25 @@ impl Client {
             let _ = conn.await;
         });
         Ok(sender)
+    }
+
+    /// A TCP connection to the agent, within [`CONNECT_TIMEOUT`].
+    async fn tcp(&self) -> Result<TcpStream, ApiError> {
+        let connect = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.authority));
+        match connect.await {
+            Ok(Ok(s)) => {
+                let _ = s.set_nodelay(true);
+                Ok(s)
+            }
+            Ok(Err(e)) => Err(ApiError::Connect {
+                address: self.config.address.clone(),
+                reason: e.to_string(),
+            }),
+            Err(_) => Err(ApiError::Connect {
+                address: self.config.address.clone(),
+                reason: format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
+            }),
+        }
     }
 
     /// The request with Host, User-Agent, token and content type.

@@ -145,7 +145,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
 
 /// The task to read: the one named (it must be in the group), or the group's only
 /// task.
-fn pick_task(alloc: &Allocation, given: Option<String>) -> Result<String, String> {
+pub(super) fn pick_task(alloc: &Allocation, given: Option<String>) -> Result<String, String> {
     if let Some(t) = given {
         check_task(alloc, &t)?;
         return Ok(t);

@@ -16,6 +16,8 @@ mod agent;
 mod agent_client_only;
 mod agent_log;
 mod agent_run;
+mod alloc_exec;
+mod alloc_exec_term;
 mod alloc_logs;
 mod alloc_restart;
 mod alloc_signal;
@@ -66,7 +68,7 @@ enum Command {
     /// Show evaluations.
     #[command(subcommand)]
     Eval(EvalCommand),
-    /// Inspect and act on allocations: status, logs, restart, signal, stop.
+    /// Inspect and act on allocations: status, exec, logs, restart, signal, stop.
     #[command(subcommand)]
     Alloc(AllocCommand),
     /// Show client nodes.
@@ -92,6 +94,8 @@ enum EvalCommand {
 enum AllocCommand {
     /// Show an allocation and its tasks' states and recent events.
     Status(alloc_status::Args),
+    /// Run a command inside a running task, connected to this terminal.
+    Exec(alloc_exec::Args),
     /// Print a task's stdout or stderr (-f to follow, -tail/-n/-c for the end).
     Logs(alloc_logs::Args),
     /// Restart a task, or every task, of an allocation in place.
@@ -181,6 +185,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Job(JobCommand::Stop(a)) => job_stop::run(a).await,
         Command::Eval(EvalCommand::Status(a)) => eval_status::run(a).await,
         Command::Alloc(AllocCommand::Status(a)) => alloc_status::run(a).await,
+        Command::Alloc(AllocCommand::Exec(a)) => alloc_exec::run(a).await,
         Command::Alloc(AllocCommand::Logs(a)) => alloc_logs::run(a).await,
         Command::Alloc(AllocCommand::Restart(a)) => alloc_restart::run(a).await,
         Command::Alloc(AllocCommand::Signal(a)) => alloc_signal::run(a).await,

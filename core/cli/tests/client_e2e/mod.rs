@@ -665,3 +665,122 @@ fn a_task_with_an_artifact_fails_clearly_instead_of_starting_without_it() {
     assert!(msg.contains("http://127.0.0.1:1/image.tar"), "{msg}");
     assert!(!evs.iter().any(|e| e["Type"] == "Started"), "{a}");
 }
+
+/// `drover alloc exec ARGS` against `agent` with `stdin`, within `DEADLINE`:
+/// exit code, stdout, stderr.
+fn alloc_exec(agent: &RealAgent, args: &[&str], stdin: &str) -> (i32, String, String) {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(drover_bin())
+        .args(["alloc", "exec"])
+        .args(args)
+        .env_remove("DROVER_ADDR")
+        .env("NOMAD_ADDR", agent.address())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run drover alloc exec");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin.as_bytes()).expect("write stdin");
+    drop(input);
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            panic!("drover alloc exec did not end within {DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let (mut out, mut err) = (String::new(), String::new());
+    let _ = child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out);
+    let _ = child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err);
+    (status.code().unwrap_or(-1), out, err)
+}
+
+const EXEC_JOB: &str = r#"job "shell" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "while true; do sleep 0.05; done"]
+      }
+    }
+  }
+}"#;
+
+#[test]
+fn alloc_exec_runs_a_command_in_the_task_with_stdin_and_its_exit_code() {
+    let mut c = Cluster::new("");
+    let agent = c.start();
+    submit(&agent, EXEC_JOB);
+    let alloc_id = the_alloc(&agent, "shell")["ID"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    alloc_with_status(&agent, &alloc_id, "running");
+    let script = "echo out; echo err >&2; read x; echo got $x; echo task=$NOMAD_TASK_NAME; exit 7";
+    let (code, out, err) = alloc_exec(&agent, &[&alloc_id[..8], "sh", "-c", script], "hi\n");
+    assert_eq!(code, 7, "stdout {out:?}, stderr {err:?}");
+    assert_eq!(out, "out\ngot hi\ntask=t\n", "stderr {err:?}");
+    assert_eq!(err, "err\n");
+
+    // Named task, a command whose arguments look like flags, and no input.
+    let (code, out, err) = alloc_exec(
+        &agent,
+        &[
+            "-task",
+            "t",
+            "-i=false",
+            &alloc_id,
+            "sh",
+            "-c",
+            "cat; echo -n done",
+        ],
+        "ignored\n",
+    );
+    assert_eq!((code, out.as_str()), (0, "done"), "stderr {err:?}");
+
+    // -t: a terminal on the remote side, stderr merged, \r\n line endings.
+    let (code, out, err) = alloc_exec(
+        &agent,
+        &["-t", &alloc_id, "sh", "-c", "echo a; echo b >&2"],
+        "",
+    );
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "a\r\nb\r\n", ""));
+
+    let (code, _, err) = alloc_exec(&agent, &["-task", "nope", &alloc_id, "true"], "");
+    assert_eq!(code, 1);
+    assert!(err.contains("nope"), "{err}");
+    stop_job(&agent, "shell");
+}
+
+#[test]
+fn alloc_exec_is_refused_when_the_client_disables_remote_exec() {
+    let mut c = Cluster::new("client {\n  disable_remote_exec = true\n}\n");
+    let agent = c.start();
+    submit(&agent, EXEC_JOB);
+    let alloc_id = the_alloc(&agent, "shell")["ID"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    alloc_with_status(&agent, &alloc_id, "running");
+    let (code, out, err) = alloc_exec(&agent, &[&alloc_id, "echo", "hello"], "");
+    assert_eq!(code, 1, "stdout {out:?}");
+    assert!(out.is_empty(), "{out:?}");
+    assert!(err.contains("remote exec is disabled"), "{err}");
+    assert!(err.contains("403"), "{err}");
+    stop_job(&agent, "shell");
+}

@@ -28,9 +28,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use drover_plugin_sdk::{
-    AgentInfo, Capabilities, Driver, ErrorKind, ExecOutput, ExitResult, Fingerprint, FsIsolation,
-    PluginError, PluginMeta, ResourceUsage, Result, StartError, StartedTask, TaskConfig, TaskEvent,
-    TaskStatus, signal,
+    AgentInfo, Capabilities, Driver, ErrorKind, ExecOutput, ExecSession, ExitResult, Fingerprint,
+    FsIsolation, PluginError, PluginMeta, ResourceUsage, Result, StartError, StartedTask,
+    TaskConfig, TaskEvent, TaskStatus, signal,
 };
 use futures::stream::BoxStream;
 use tokio::sync::{broadcast, watch};
@@ -380,6 +380,20 @@ impl Driver for MockDriver {
                 ..Default::default()
             },
         })
+    }
+
+    /// Replays the one-shot exec's answer as a stream; the input is not read.
+    async fn exec_task_streaming(&self, session: ExecSession) -> Result<ExitResult> {
+        let out = self
+            .exec_task(&session.task_id, session.command, Duration::ZERO)
+            .await?;
+        if !out.stdout.is_empty() {
+            session.output.stdout(out.stdout).await?;
+        }
+        if !out.stderr.is_empty() {
+            session.output.stderr(out.stderr).await?;
+        }
+        Ok(out.exit)
     }
 
     async fn recover_task(&self, task: TaskConfig, driver_state: serde_json::Value) -> Result<()> {

@@ -10,6 +10,7 @@
 //! timeout.
 
 pub mod config;
+pub mod exec;
 pub mod task;
 
 use std::collections::{HashMap, HashSet};
@@ -20,9 +21,9 @@ use std::time::Duration;
 
 use drover_plugin_sdk::executor::{self, Executor};
 use drover_plugin_sdk::{
-    AgentInfo, Attr, Capabilities, Driver, ErrorKind, ExecOutput, ExitResult, Fingerprint,
-    FsIsolation, PluginError, PluginMeta, ResourceUsage, Result, StartError, StartedTask,
-    TaskStatus, signal,
+    AgentInfo, Attr, Capabilities, Driver, ErrorKind, ExecOutput, ExecSession, ExitResult,
+    Fingerprint, FsIsolation, PluginError, PluginMeta, ResourceUsage, Result, StartError,
+    StartedTask, TaskStatus, signal,
 };
 use tokio::sync::watch;
 use tokio_stream::Stream;
@@ -258,6 +259,17 @@ impl Driver for RawExec {
         timeout: Duration,
     ) -> Result<ExecOutput> {
         self.task(task_id)?.exec(command, timeout).await
+    }
+
+    async fn exec_task_streaming(&self, session: ExecSession) -> Result<ExitResult> {
+        let task = self.task(&session.task_id)?;
+        if !task.executor.is_running() {
+            return Err(PluginError::new(
+                ErrorKind::FailedPrecondition,
+                format!("task {:?} is not running", session.task_id),
+            ));
+        }
+        exec::run(&task, session).await
     }
 
     async fn recover_task(

@@ -121,22 +121,27 @@ impl Task {
             }
         }
         .map_err(|e| PluginError::internal(format!("running {program:?}: {e}")))?;
-        let exit = match output.status.signal() {
-            Some(signal) => ExitResult {
-                exit_code: 128 + signal,
-                signal,
-                oom_killed: false,
-            },
-            None => ExitResult {
-                exit_code: output.status.code().unwrap_or(-1),
-                ..Default::default()
-            },
-        };
         Ok(ExecOutput {
+            exit: exit_result(&output.status),
             stdout: output.stdout,
             stderr: output.stderr,
-            exit,
         })
+    }
+}
+
+/// How an exec'd command ended; a signal counts as exit code 128 + signal,
+/// as a shell reports it.
+pub fn exit_result(status: &std::process::ExitStatus) -> ExitResult {
+    match status.signal() {
+        Some(signal) => ExitResult {
+            exit_code: 128 + signal,
+            signal,
+            oom_killed: false,
+        },
+        None => ExitResult {
+            exit_code: status.code().unwrap_or(-1),
+            ..Default::default()
+        },
     }
 }
 

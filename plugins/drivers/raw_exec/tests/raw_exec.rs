@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 
 use drover_driver_raw_exec::config::{PluginConfig, TaskConfig};
 use drover_driver_raw_exec::{DISABLED, RawExec};
-use drover_plugin_sdk::{AgentInfo, Attr, Driver, ErrorKind, Health, StartError, TaskState};
+use drover_plugin_sdk::{
+    AgentInfo, Attr, Driver, ErrorKind, ExecChunk, ExecSession, ExecSink, Health, StartError,
+    TaskState,
+};
+
 use tokio_stream::StreamExt;
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -267,6 +271,30 @@ async fn running_task_signal_exec_stats_stop_destroy() {
     d.destroy_task(&t.id, false).await.expect("destroy");
 }
 
+/// `ExecTaskStreaming` in-process without input: stdout and the exit.
+async fn exec_stream(
+    d: &RawExec,
+    task_id: &str,
+    script: &str,
+) -> drover_plugin_sdk::Result<(String, drover_plugin_sdk::ExitResult)> {
+    let (output, mut rx) = ExecSink::channel();
+    let session = ExecSession {
+        task_id: task_id.to_string(),
+        command: vec!["/bin/sh".into(), "-c".into(), script.into()],
+        tty: false,
+        input: Box::pin(futures::stream::empty()),
+        output,
+    };
+    let exit = d.exec_task_streaming(session).await?;
+    let mut out = Vec::new();
+    while let Ok(chunk) = rx.try_recv() {
+        if let ExecChunk::Stdout(data) = chunk {
+            out.extend(data);
+        }
+    }
+    Ok((String::from_utf8_lossy(&out).into_owned(), exit))
+}
+
 #[tokio::test]
 async fn a_new_driver_instance_recovers_a_running_task() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -303,6 +331,13 @@ async fn a_new_driver_instance_recovers_a_running_task() {
         status.attributes["pid"], pid,
         "recovery must not restart the task"
     );
+    // The recovered task still execs in its own environment and directory.
+    let (out, exit) = exec_stream(&second, &t.id, "echo \"$GREETING $(pwd)\"; exit 3")
+        .await
+        .expect("exec in a recovered task");
+    let task_dir = dir.path().join("web").canonicalize().expect("task dir");
+    assert_eq!(out, format!("hi {}\n", task_dir.display()));
+    assert_eq!(exit.exit_code, 3);
 
     std::fs::write(&go, "").expect("release the task");
     let exit = tokio::time::timeout(DEADLINE, second.wait_task(&t.id))
@@ -312,6 +347,11 @@ async fn a_new_driver_instance_recovers_a_running_task() {
     assert_eq!(exit.exit_code, 9);
     let status = second.inspect_task(&t.id).await.expect("inspect");
     assert_eq!((status.state, status.exit), (TaskState::Exited, Some(exit)));
+    let after = exec_stream(&second, &t.id, "true").await.map(drop);
+    assert_eq!(
+        after.map_err(|e| e.kind).err(),
+        Some(ErrorKind::FailedPrecondition)
+    );
 
     let bad = second
         .recover_task(task(dir.path(), "eeee0002"), serde_json::json!({"pid": 1}))

@@ -12,8 +12,10 @@
 //! * [`logs`]: `/v1/client/fs/logs/:alloc`, framed JSON or plain, with follow.
 //! * [`allocation`]: `/v1/client/allocation/:id/{stats,restart,signal}` and
 //!   `/v1/client/stats`.
+//! * [`exec`]: `/v1/client/allocation/:id/exec`, a command in a task over a WebSocket.
 
 pub mod allocation;
+pub mod exec;
 pub mod fs;
 pub mod logs;
 pub mod paths;
@@ -37,6 +39,9 @@ pub enum ClientApiError {
     /// The request cannot be done as asked: 400.
     #[error("{0}")]
     BadRequest(String),
+    /// The client's configuration forbids it (`disable_remote_exec`): 403.
+    #[error("{0}")]
+    Forbidden(String),
     /// The client cannot do it now (starting, shutting down): 503.
     #[error("{0}")]
     Unavailable(String),
@@ -50,6 +55,7 @@ impl From<ClientApiError> for ApiError {
         let status = match &e {
             ClientApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ClientApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ClientApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ClientApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ClientApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -88,6 +94,16 @@ pub trait ClientApi: Send + Sync + 'static {
         task: Option<String>,
         signal: String,
     ) -> Result<(), ClientApiError>;
+
+    /// Starts `query.command` in the running task `query.task`: the driver's answers
+    /// to `input`. Dropping the answers ends the session (the driver kills the
+    /// command).
+    async fn exec(
+        &self,
+        alloc_id: &str,
+        query: exec::ExecQuery,
+        input: exec::ExecInput,
+    ) -> Result<exec::ExecOutput, ClientApiError>;
 }
 
 /// The answer of every client route on an agent without a client.
