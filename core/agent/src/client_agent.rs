@@ -1,8 +1,11 @@
 //! The HTTP API of a client-only agent (`client { enabled = true }`, no `server`
 //! block): the client's own routes (`/v1/client/*`), `/v1/agent/self`,
 //! `/v1/agent/health` and `/v1/regions`. Every other `/v1` route needs the servers'
-//! state, which this agent does not hold; it answers 501 naming the servers to ask
-//! instead (Nomad forwards those requests over RPC; Drover does not yet).
+//! state, which this agent does not hold: it forwards the request, streaming both ways
+//! (blocking queries, the event stream), to the HTTP API of the server agent that
+//! answered the client last (servers give their HTTP address in every register and
+//! heartbeat answer). So `drover job run` against a node's local agent works, as with
+//! Nomad. Until a server has answered, those routes answer 503 naming the servers.
 
 use std::sync::{Arc, OnceLock};
 
@@ -51,7 +54,8 @@ impl NoServer {
 
 fn no_server_text(servers: &[String]) -> String {
     format!(
-        "this agent runs no server: send this request to a server agent's HTTP API \
+        "this agent runs no server and none of its servers has answered yet, so the \
+         request cannot be forwarded; retry, or send it to a server agent's HTTP API \
          (its servers: {})",
         servers.join(", ")
     )
@@ -165,21 +169,61 @@ fn served_locally(path: &str) -> bool {
         || matches!(path, "/v1/agent/self" | "/v1/agent/health" | "/v1/regions")
 }
 
+type Forwarder = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    axum::body::Body,
+>;
+
+/// Sends `req` to the server agent's HTTP API at `addr`; the answer streams back.
+async fn forward(http: &Forwarder, addr: &str, req: Request) -> axum::response::Response {
+    let (mut parts, body) = req.into_parts();
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    parts.uri = match format!("http://{addr}{path}").parse() {
+        Ok(u) => u,
+        Err(e) => {
+            return (
+                StatusCode::BAD_GATEWAY,
+                format!("the server's HTTP address {addr:?} is not usable: {e}"),
+            )
+                .into_response();
+        }
+    };
+    parts.headers.remove(axum::http::header::HOST);
+    match http.request(Request::from_parts(parts, body)).await {
+        Ok(resp) => resp.map(axum::body::Body::new),
+        Err(e) => (
+            StatusCode::BAD_GATEWAY,
+            format!("cannot forward the request to the server agent at {addr}: {e}"),
+        )
+            .into_response(),
+    }
+}
+
 /// The `/v1` router of a client-only agent.
 pub fn client_agent_router(info: ClientAgentInfo, client: Arc<dyn ClientApi>) -> Router {
     let servers = info.servers.clone();
     let opts = HttpOptions {
-        client: Some(client),
+        client: Some(client.clone()),
         ..HttpOptions::default()
     };
+    let http: Forwarder =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
     crate::http::router_with(Arc::new(NoServer { info }), opts).layer(axum::middleware::from_fn(
         move |req: Request, next: Next| {
             let servers = servers.clone();
+            let client = client.clone();
+            let http = http.clone();
             async move {
-                if req.uri().path().starts_with("/v1/") && !served_locally(req.uri().path()) {
-                    return (StatusCode::NOT_IMPLEMENTED, no_server_text(&servers)).into_response();
+                if !req.uri().path().starts_with("/v1/") || served_locally(req.uri().path()) {
+                    return next.run(req).await;
                 }
-                next.run(req).await
+                match client.server_http_addr() {
+                    Some(addr) => forward(&http, &addr, req).await,
+                    None => {
+                        (StatusCode::SERVICE_UNAVAILABLE, no_server_text(&servers)).into_response()
+                    }
+                }
             }
         },
     ))

@@ -170,6 +170,10 @@ impl ClientApi for ClientSlot {
         })
     }
 
+    fn server_http_addr(&self) -> Option<String> {
+        self.0.get().and_then(Client::server_http_addr)
+    }
+
     async fn host_stats(&self) -> Result<HostStats, ClientApiError> {
         let client = self.get()?;
         let device = client

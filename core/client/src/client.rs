@@ -215,6 +215,11 @@ impl Client {
         Ok(client)
     }
 
+    /// The HTTP API address of the server agent that answered last, once known.
+    pub fn server_http_addr(&self) -> Option<String> {
+        self.inner.rpc.server_http_addr()
+    }
+
     /// This node's ID.
     pub fn node_id(&self) -> &str {
         &self.inner.identity.id

@@ -48,6 +48,8 @@ struct State {
     current: usize,
     /// Lazily connected channels, by address.
     channels: HashMap<String, Channel>,
+    /// The HTTP API address the last answering server gave.
+    http_addr: Option<String>,
 }
 
 impl GrpcServers {
@@ -73,6 +75,7 @@ impl GrpcServers {
                 servers: configured.clone(),
                 current: 0,
                 channels: HashMap::new(),
+                http_addr: None,
             }),
             configured,
         })
@@ -115,6 +118,12 @@ impl GrpcServers {
     }
 
     /// Adopts the server list of a register/heartbeat answer from `from`.
+    fn learn_http(&self, addr: &str) {
+        if !addr.is_empty() {
+            self.lock().http_addr = Some(addr.to_owned());
+        }
+    }
+
     fn learn(&self, from: &str, servers: &[String], leader: &str) {
         let mut learned: Vec<String> = Vec::new();
         let leader = normalize_addr(leader).ok();
@@ -311,6 +320,7 @@ impl ServerRpc for GrpcServers {
             .await
             .map_err(|s| rpc_error("register", s))?;
         self.learn(&from, &resp.servers, &resp.leader_rpc_addr);
+        self.learn_http(&resp.http_addr);
         Ok(heartbeat_response(&resp))
     }
 
@@ -334,6 +344,7 @@ impl ServerRpc for GrpcServers {
                 _ => rpc_error("heartbeat", s),
             })?;
         self.learn(&from, &resp.servers, &resp.leader_rpc_addr);
+        self.learn_http(&resp.http_addr);
         Ok(heartbeat_response(&resp))
     }
 
@@ -401,6 +412,10 @@ impl ServerRpc for GrpcServers {
             .await
             .map_err(|s| rpc_error("update allocations", s))?;
         Ok(resp.index)
+    }
+
+    fn server_http_addr(&self) -> Option<String> {
+        self.lock().http_addr.clone()
     }
 }
 

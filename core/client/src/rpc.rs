@@ -73,4 +73,10 @@ pub trait ServerRpc: Send + Sync + 'static {
     /// Reports client-side status (`ClientStatus`, `TaskStates`, …) for a batch of
     /// allocations. Answers the raft index of the write.
     async fn update_allocs(&self, allocs: Vec<Allocation>) -> Result<u64, RpcError>;
+
+    /// The HTTP API address of the server agent that answered last, if it said: a
+    /// client-only agent forwards the API requests it cannot answer there.
+    fn server_http_addr(&self) -> Option<String> {
+        None
+    }
 }

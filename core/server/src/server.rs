@@ -32,6 +32,7 @@ pub(crate) struct Core {
     pub(crate) raft: RaftHandle,
     pub(crate) raft_addr: String,
     pub(crate) rpc_addr: String,
+    pub(crate) http_addr: std::sync::OnceLock<String>,
     pub(crate) views: watch::Receiver<StateView>,
     pub(crate) store: Arc<Mutex<StateStore>>,
     pub(crate) broker: SharedBroker,
@@ -187,6 +188,7 @@ impl Server {
             raft: raft.clone(),
             raft_addr,
             rpc_addr,
+            http_addr: std::sync::OnceLock::new(),
             views,
             store,
             heartbeats: Mutex::new(Timers::default()),
@@ -332,6 +334,17 @@ impl Server {
     /// the bound `rpc_bind` address).
     pub fn rpc_addr(&self) -> &str {
         &self.core.rpc_addr
+    }
+
+    /// Records the address of the agent's HTTP API (known once it is bound, after the
+    /// server started), which clients learn to forward API requests to. Set once.
+    pub fn set_http_addr(&self, addr: String) {
+        let _ = self.core.http_addr.set(addr);
+    }
+
+    /// The agent's HTTP API address, once set.
+    pub fn http_addr(&self) -> Option<&str> {
+        self.core.http_addr.get().map(String::as_str)
     }
 
     /// This server's raft address.

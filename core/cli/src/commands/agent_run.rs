@@ -43,6 +43,21 @@ fn with_port(addr: &str, port: u16) -> String {
     }
 }
 
+/// The HTTP address clients forward API requests to: `advertise.http`, else the bound
+/// address, with the RPC advertise host when bound to every interface.
+fn http_advertise(c: &AgentConfig, bound: std::net::SocketAddr, rpc_addr: &str) -> String {
+    if let Some(a) = c.advertise.http.as_deref() {
+        return with_port(a, bound.port());
+    }
+    if !bound.ip().is_unspecified() {
+        return bound.to_string();
+    }
+    match rpc_addr.rsplit_once(':') {
+        Some((host, _)) => format!("{host}:{}", bound.port()),
+        None => bound.to_string(),
+    }
+}
+
 /// The server's settings from the agent's.
 fn server_config(c: &AgentConfig, data_dir: PathBuf) -> ServerConfig {
     let mut s = ServerConfig::new(data_dir);
@@ -229,6 +244,7 @@ pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         };
+    server.set_http_addr(http_advertise(&config, http_addr, server.rpc_addr()));
     let client = if config.client.enabled {
         // Like Nomad, a client in an agent that also runs a server talks to that server
         // first (the seed config lists the machine's own public address in `servers`);

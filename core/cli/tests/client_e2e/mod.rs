@@ -455,8 +455,10 @@ fn client_only_agent_runs_tasks_for_a_separate_server_agent() {
         let n = get_json(&server, &format!("/v1/node/{node_id}"))?;
         (n["Status"] == "ready" && n["Drivers"]["raw_exec"]["Healthy"] == true).then_some(())
     });
+    // Submitted through the client agent: it forwards server routes (bodies included)
+    // to the server agent's HTTP API, as Nomad's client agents do.
     submit(
-        &server,
+        &client,
         r#"job "remote" {
   type = "batch"
   group "g" {
@@ -473,7 +475,7 @@ fn client_only_agent_runs_tasks_for_a_separate_server_agent() {
     let a = job_alloc_with_status(&server, "remote", "complete");
     assert_eq!(a["NodeID"], node_id.as_str(), "{a}");
     let alloc_id = a["ID"].as_str().expect("id");
-    // Its files are served by the client agent; server routes there answer 501.
+    // Its files are served by the client agent itself.
     let (code, logs) = client
         .get(&format!(
             "/v1/client/fs/logs/{alloc_id}?task=t&type=stdout&plain=true"
@@ -481,13 +483,29 @@ fn client_only_agent_runs_tasks_for_a_separate_server_agent() {
         .expect("logs");
     assert_eq!(code, 200, "{logs}");
     assert_eq!(logs, "ran on the client agent\n");
+    // Reads, blocking queries and their headers come back through the client agent.
     let (code, body) = client.get("/v1/jobs").expect("jobs");
-    assert_eq!(code, 501, "{body}");
-    assert!(body.contains("this agent runs no server"), "{body}");
+    assert_eq!(code, 200, "{body}");
+    let jobs: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(jobs[0]["ID"], "remote", "{jobs}");
+    let (code, body) = client
+        .get(&format!("/v1/allocation/{alloc_id}"))
+        .expect("alloc");
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = client.get("/v1/job/nope").expect("missing job");
+    assert_eq!(code, 404, "{body}");
+    // The CLI pointed at the client agent works too.
+    let out = std::process::Command::new(drover_bin())
+        .args(["job", "status", "-address", &client.address(), "remote"])
+        .output()
+        .expect("drover job status");
+    let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        body.contains(&format!("127.0.0.1:{}", server.rpc)),
-        "{body}"
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    assert!(text.contains("complete"), "{text}");
 }
 
 #[test]

@@ -41,6 +41,7 @@ impl ClientRpcService {
                 String::new()
             },
             servers: vec![own],
+            http_addr: self.server.http_addr().unwrap_or_default().to_owned(),
         }
     }
 }

@@ -104,6 +104,12 @@ pub trait ClientApi: Send + Sync + 'static {
         query: exec::ExecQuery,
         input: exec::ExecInput,
     ) -> Result<exec::ExecOutput, ClientApiError>;
+
+    /// The HTTP API address of a server agent this client talks to, once one said:
+    /// a client-only agent forwards the `/v1` requests it cannot answer there.
+    fn server_http_addr(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The answer of every client route on an agent without a client.
