@@ -5,7 +5,8 @@
 //! scheduler runs with `AnnotatePlan`, so the answer carries what it would place,
 //! stop or update per group (`Annotations.DesiredTGUpdates`, computed from the plan
 //! when the scheduler does not annotate), the failed placements with their exact
-//! `AllocMetric`s, and the evals it would create. `Diff` is not computed yet.
+//! `AllocMetric`s, the evals it would create, and with `Diff` the job diff
+//! (`job_diff`).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -134,17 +135,38 @@ impl Server {
         let view = self.view();
         let index = view.applied_index();
         let current = view.job_by_id(job.namespace(), job.id()).cloned();
-        let mut planned = job;
-        planned.create_index = Some(
-            current
-                .as_ref()
-                .and_then(|j| j.create_index)
-                .unwrap_or(index + 1),
+        let as_json = |j: &drover_types::Job| {
+            serde_json::to_value(j)
+                .map_err(|e| ServerError::Internal(format!("plan diff: encode job: {e}")))
+        };
+        let diff = super::job_diff::job_diff(
+            current.as_deref().map(as_json).transpose()?.as_ref(),
+            &as_json(&job)?,
         );
-        planned.modify_index = Some(index + 1);
-        planned.job_modify_index = Some(index + 1);
-        planned.version = Some(current.as_ref().map_or(0, |j| j.version.unwrap_or(0) + 1));
-        planned.status = Some("pending".into());
+        let mut planned = job;
+        match current.as_ref().filter(|_| diff.kind == "None") {
+            // An unchanged job keeps its version, as registering it again would: the
+            // scheduler then leaves its allocations alone ("ignore").
+            Some(cur) => {
+                planned.create_index = cur.create_index;
+                planned.modify_index = cur.modify_index;
+                planned.job_modify_index = cur.job_modify_index;
+                planned.version = cur.version;
+                planned.status = cur.status.clone();
+            }
+            None => {
+                planned.create_index = Some(
+                    current
+                        .as_ref()
+                        .and_then(|j| j.create_index)
+                        .unwrap_or(index + 1),
+                );
+                planned.modify_index = Some(index + 1);
+                planned.job_modify_index = Some(index + 1);
+                planned.version = Some(current.as_ref().map_or(0, |j| j.version.unwrap_or(0) + 1));
+                planned.status = Some("pending".into());
+            }
+        }
         let planned = Arc::new(planned);
         let mut eval = new_eval(&planned, trigger::JOB_REGISTER, 0, now_ns());
         eval.annotate_plan = true;
@@ -155,7 +177,10 @@ impl Server {
             .collect();
         let inner = SnapshotState::new(view, &self.core.node_cache);
         let algorithm = self.core.config.algorithm;
-        let job_modify_index = current.and_then(|j| j.job_modify_index).unwrap_or(0);
+        let job_modify_index = current
+            .as_ref()
+            .and_then(|j| j.job_modify_index)
+            .unwrap_or(0);
         let ran = tokio::task::spawn_blocking(move || {
             let state: StateRef = Arc::new(PlanState {
                 inner,
@@ -182,6 +207,11 @@ impl Server {
             .rev()
             .find_map(|p| p.annotations.clone())
             .unwrap_or_else(|| annotate(&planner.plans, &existing));
+        let diff = req.diff.then(|| {
+            let mut d = diff;
+            super::job_diff::add_plan_counts(&mut d, &annotations);
+            d
+        });
         Ok(JobPlanResponse {
             annotations: Some(annotations),
             failed_tg_allocs: planner
@@ -190,7 +220,7 @@ impl Server {
                 .unwrap_or_default(),
             job_modify_index,
             created_evals: planner.created,
-            diff: None,
+            diff,
             next_periodic_launch: String::new(),
             warnings: String::new(),
             index,

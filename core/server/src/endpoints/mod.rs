@@ -9,6 +9,7 @@ mod allocs;
 mod client;
 pub use client::MAX_CLIENT_ALLOCS_WAIT;
 mod evals;
+mod job_diff;
 mod job_plan;
 mod jobs;
 mod nodes;

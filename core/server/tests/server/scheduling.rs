@@ -168,6 +168,37 @@ async fn places_blocks_unblocks_and_stops() {
         Some(&3)
     );
 
+    // Planned again unchanged, web is left alone; with one more, the diff says so.
+    let same = s
+        .job_plan(JobPlanRequest {
+            job: Some(sim::service_job("web", 3, 200, 256)),
+            diff: true,
+            ..Default::default()
+        })
+        .await
+        .expect("plan");
+    let d = same.diff.expect("diff");
+    assert_eq!(d.kind, "None", "{d:?}");
+    assert_eq!(d.task_groups[0].updates.get("ignore"), Some(&3), "{d:?}");
+    let more = s
+        .job_plan(JobPlanRequest {
+            job: Some(sim::service_job("web", 4, 200, 256)),
+            diff: true,
+            ..Default::default()
+        })
+        .await
+        .expect("plan");
+    let d = more.diff.expect("diff");
+    assert_eq!(d.kind, "Edited", "{d:?}");
+    let count = &d.task_groups[0].fields;
+    assert!(
+        count
+            .iter()
+            .any(|f| f.name == "Count" && f.old == "3" && f.new == "4"),
+        "{d:?}"
+    );
+    assert_eq!(d.task_groups[0].updates.get("create"), Some(&1), "{d:?}");
+
     // A bigger node unblocks it.
     s.node_register(sim::node("node-big", 4000, 8192))
         .await
