@@ -6,6 +6,7 @@
 //! `dynamic` blocks and keeping run-time references literal ([`refs`]).
 
 pub(crate) mod eval;
+pub(crate) mod fast;
 pub mod funcs;
 pub(crate) mod lazy;
 pub(crate) mod refs;
@@ -30,6 +31,29 @@ pub use self::vars::VAR_ENV_PREFIX;
 /// attributes they concern are left out). `Err` when there is no job block to decode:
 /// a syntax error, or no `job` at all.
 pub(crate) fn evaluate(
+    src: &Source,
+    inputs: &VarInputs,
+    allow_fs: bool,
+) -> Result<(Block, Diagnostics), Diagnostics> {
+    // A file of plain values needs no evaluation ([`fast`]); the variable inputs are
+    // still checked as for any job without `variable`s (a `-var` it does not declare
+    // is an error).
+    if let Some(job) = fast::job(src.text()) {
+        let mut ev = Evaluator::new(src, Scope::default());
+        vars::resolve(
+            &mut ev,
+            Vec::new(),
+            Vec::new(),
+            inputs,
+            funcs::table(allow_fs),
+        );
+        return Ok((job, ev.diags));
+    }
+    evaluate_full(src, inputs, allow_fs)
+}
+
+/// [`evaluate`] through hcl-edit's parser and the evaluator: every file, valid or not.
+pub(crate) fn evaluate_full(
     src: &Source,
     inputs: &VarInputs,
     allow_fs: bool,
