@@ -3,7 +3,8 @@
 //! Pipeline ([`evaluate`]): parse with hcl-edit (spans kept) → split the root into
 //! `variable`/`variables`/`locals`/`job` → resolve variables ([`vars`]) → locals →
 //! evaluate the one `job` block into a [`tree::Body`] of plain values, expanding
-//! `dynamic` blocks and keeping run-time references literal ([`refs`]).
+//! `dynamic` blocks and keeping run-time references literal ([`refs`]). A file of plain
+//! values is read straight into that tree instead ([`fast`]).
 
 pub(crate) mod eval;
 pub(crate) mod fast;
