@@ -4,7 +4,9 @@
 //! * HCL2 ([`parse_hcl`]): hcl-rs parses; Nomad's jobspec2 semantics are here
 //!   ([`hcl2`]: variables, locals, functions, `dynamic`, run-time references kept
 //!   literally), then a table-driven decoder produces Nomad's API JSON and
-//!   `drover_types` deserializes it.
+//!   `drover_types` deserializes it. A file of plain values (no variables, functions or
+//!   expressions) skips hcl-rs and evaluation: [`hcl2`]'s fast reader builds the same
+//!   evaluated tree directly.
 //! * JSON ([`parse_json`]): Nomad's API form, `{"Job": {…}}` or the bare job.
 //! * Both end with [`Job::canonicalize`] and [`Job::validate`]; each broken rule is mapped
 //!   back to the file, line and column it came from.

@@ -3,9 +3,11 @@
 //! Pipeline ([`evaluate`]): parse with hcl-edit (spans kept) → split the root into
 //! `variable`/`variables`/`locals`/`job` → resolve variables ([`vars`]) → locals →
 //! evaluate the one `job` block into a [`tree::Body`] of plain values, expanding
-//! `dynamic` blocks and keeping run-time references literal ([`refs`]).
+//! `dynamic` blocks and keeping run-time references literal ([`refs`]). A file of plain
+//! values is read straight into that tree instead ([`fast`]).
 
 pub(crate) mod eval;
+pub(crate) mod fast;
 pub mod funcs;
 pub(crate) mod lazy;
 pub(crate) mod refs;
@@ -30,6 +32,29 @@ pub use self::vars::VAR_ENV_PREFIX;
 /// attributes they concern are left out). `Err` when there is no job block to decode:
 /// a syntax error, or no `job` at all.
 pub(crate) fn evaluate(
+    src: &Source,
+    inputs: &VarInputs,
+    allow_fs: bool,
+) -> Result<(Block, Diagnostics), Diagnostics> {
+    // A file of plain values needs no evaluation ([`fast`]); the variable inputs are
+    // still checked as for any job without `variable`s (a `-var` it does not declare
+    // is an error).
+    if let Some(job) = fast::job(src.text()) {
+        let mut ev = Evaluator::new(src, Scope::default());
+        vars::resolve(
+            &mut ev,
+            Vec::new(),
+            Vec::new(),
+            inputs,
+            funcs::table(allow_fs),
+        );
+        return Ok((job, ev.diags));
+    }
+    evaluate_full(src, inputs, allow_fs)
+}
+
+/// [`evaluate`] through hcl-edit's parser and the evaluator: every file, valid or not.
+pub(crate) fn evaluate_full(
     src: &Source,
     inputs: &VarInputs,
     allow_fs: bool,

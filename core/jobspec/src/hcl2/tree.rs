@@ -5,14 +5,14 @@
 use hcl::Value;
 
 /// A body after evaluation.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Body {
     pub attrs: Vec<Attr>,
     pub blocks: Vec<Block>,
 }
 
 /// `key = value`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Attr {
     pub key: String,
     pub key_at: usize,
@@ -21,7 +21,7 @@ pub(crate) struct Attr {
 }
 
 /// `ident "label"… { body }`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Block {
     pub ident: String,
     pub labels: Vec<String>,
