@@ -9,7 +9,7 @@ use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use drover_server::raft::{KvStateMachine, RaftConfig, RaftNode, SledEngine, Transport};
+use drover_server::raft::{KvStateMachine, RaftConfig, RaftNode, RaftStorage, Transport};
 use tokio_util::sync::CancellationToken;
 
 struct NoPeers;
@@ -61,11 +61,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         percentile(&fs, 0.99).as_micros()
     );
 
-    let engine = SledEngine::open(dir.path())?;
+    let storage = RaftStorage::open(dir.path())?;
     let fsm = Arc::new(Mutex::new(KvStateMachine::default()));
     let (node, handle) = RaftNode::open(
         RaftConfig::single(1, "127.0.0.1:4648"),
-        engine,
+        storage,
         fsm,
         Box::new(NoPeers),
     )?;

@@ -1,8 +1,10 @@
-//! A lone Raft server on sled, for the kill -9 durability test.
+//! A lone Raft server on its WAL, for the kill -9 durability test.
 //!
-//! `raft_node burst <data_dir> <count>`: proposes `key<i>=v` for i in
-//! 0..count with 32 concurrent proposers and prints `ACK <index> key<i>` for
-//! each acknowledged write (after fsync and apply), flushing stdout each time.
+//! `raft_node burst <data_dir> <count> [segment_bytes]`: proposes `key<i>=v`
+//! for i in 0..count with 32 concurrent proposers and prints `ACK <index>
+//! key<i>` for each acknowledged write (after fsync and apply), flushing
+//! stdout each time. Small `segment_bytes` make the WAL roll and delete
+//! segments during the burst.
 //! `raft_node dump <data_dir>`: recovers, waits until everything committed is
 //! applied, prints `KEY <key> <writes>` for each key, then `END <applied>`.
 
@@ -12,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use drover_server::raft::{
-    KvStateMachine, RaftConfig, RaftHandle, RaftNode, SledEngine, Transport,
+    DEFAULT_SEGMENT_BYTES, KvStateMachine, RaftConfig, RaftHandle, RaftNode, RaftStorage, Transport,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -24,7 +26,9 @@ impl Transport for NoPeers {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: raft_node burst <data_dir> <count> | raft_node dump <data_dir>");
+    eprintln!(
+        "usage: raft_node burst <data_dir> <count> [segment_bytes] | raft_node dump <data_dir>"
+    );
     std::process::exit(2)
 }
 
@@ -41,9 +45,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = RaftConfig::single(1, "127.0.0.1:4648");
     // Compact often so a kill can land mid-compaction too.
     config.snapshot_threshold = 200;
-    let engine = SledEngine::open(&PathBuf::from(dir))?;
+    let segment_bytes = match (mode.as_str(), args.get(4)) {
+        ("burst", Some(s)) => s.parse().unwrap_or_else(|_| usage()),
+        _ => DEFAULT_SEGMENT_BYTES,
+    };
+    let storage = RaftStorage::open_with(&PathBuf::from(dir), segment_bytes)?;
     let fsm = Arc::new(Mutex::new(KvStateMachine::default()));
-    let (node, handle) = RaftNode::open(config, engine, fsm.clone(), Box::new(NoPeers))?;
+    let (node, handle) = RaftNode::open(config, storage, fsm.clone(), Box::new(NoPeers))?;
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(node.run(shutdown.clone()));
     handle

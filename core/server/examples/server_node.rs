@@ -16,7 +16,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use drover_server::raft::{RaftStorage, SledEngine};
+use drover_server::raft::RaftStorage;
 use drover_server::{Server, ServerConfig, sim};
 use drover_state::StateStore;
 use drover_types::JobRegisterRequest;
@@ -105,7 +105,7 @@ async fn start(
 
 /// The state rebuilt from the log alone.
 fn replay(dir: &std::path::Path) -> Result<StateStore, Box<dyn std::error::Error>> {
-    let storage = RaftStorage::open(SledEngine::open(dir)?)?;
+    let storage = RaftStorage::open(dir)?;
     let (image, entries) = storage.log_since_snapshot()?;
     let mut store = StateStore::new();
     if let Some(image) = image {

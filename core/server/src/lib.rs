@@ -5,7 +5,7 @@
 //! write path. This crate holds the machinery around that rule:
 //!
 //! * [`raft`]: the raft-rs driving loop ([`raft::RaftNode`]), its log, hard
-//!   state and snapshots on sled under `<data_dir>/server/`, the gRPC transport
+//!   state and snapshots in a write-ahead log under `<data_dir>/server/raft/`, the gRPC transport
 //!   between servers (port 4648) and the handle used to propose writes.
 //! * [`Server`] (`server.rs`): Raft with `drover_state::StateStore` as its FSM
 //!   (`fsm.rs`), readers served from O(1) state views published after each apply,

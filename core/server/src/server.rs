@@ -1,4 +1,4 @@
-//! [`Server`]: Raft on sled with the state store as its FSM, and the tasks around it
+//! [`Server`]: Raft (log in a WAL on disk) with the state store as its FSM, and the tasks around it
 //! (eval broker and blocked evals on the leader, scheduler workers, the plan applier,
 //! heartbeat timers, the drainer). Every write is a [`Command`] proposed to Raft, also
 //! on a single server.
@@ -22,7 +22,7 @@ use crate::config::ServerConfig;
 use crate::error::{ServerError, ServerResult, StartError};
 use crate::fsm::{self, Applied, ServerFsm};
 use crate::leader::{self, PlanRequest, SharedBroker, Timers};
-use crate::raft::{GrpcTransport, RaftConfig, RaftHandle, RaftNode, RaftStatus, SledEngine};
+use crate::raft::{GrpcTransport, RaftConfig, RaftHandle, RaftNode, RaftStatus, RaftStorage};
 use crate::snapshot::NodeListCache;
 use crate::worker;
 
@@ -176,10 +176,10 @@ impl Server {
         let (views_tx, views) = watch::channel(StateView::default());
         let (notes_tx, notes) = mpsc::unbounded_channel::<Applied>();
         let fsm = ServerFsm::new(store.clone(), views_tx, notes_tx);
-        let engine = SledEngine::open(&config.data_dir)?;
+        let storage = RaftStorage::open(&config.data_dir)?;
         let transport = GrpcTransport::new(config.node_id, shutdown.clone());
         let transport_tasks = transport.tracker();
-        let (node, raft) = RaftNode::open(raft_config, engine, fsm, Box::new(transport))?;
+        let (node, raft) = RaftNode::open(raft_config, storage, fsm, Box::new(transport))?;
         let (plans, plan_rx) = mpsc::channel(1024);
         let tracker = TaskTracker::new();
         let core = Arc::new(Core {

@@ -125,6 +125,13 @@ fn main() -> anyhow::Result<()> {
     {
         return scheduler::run_bench(nodes, count, jobs, per_job);
     }
+    // Server logs only on request: they would cost time in the measured path.
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

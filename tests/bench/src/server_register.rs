@@ -99,9 +99,14 @@ pub async fn run(
          (count 1), {clients} concurrent clients, {schedulers} scheduler workers",
         dir.path().display()
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
+    // All clients connect at once: with tokio's default backlog of 128, the
+    // connections beyond it lose their SYN and retry after 1 s, which would
+    // measure the kernel's SYN retransmit timer, not Drover.
+    let socket = tokio::net::TcpSocket::new_v4().context("HTTP API socket")?;
+    socket
+        .bind("127.0.0.1:0".parse()?)
         .context("bind the HTTP API")?;
+    let listener = socket.listen(4096).context("listen on the HTTP API")?;
     let url = format!("http://{}/v1/jobs", listener.local_addr()?);
     let api = router(Arc::new(ServerBackend::new(
         server.clone(),
@@ -130,6 +135,7 @@ pub async fn run(
                 post_job(&http, &url, &req)
                     .await
                     .with_context(|| id.clone())?;
+                let answered = t0.elapsed();
                 let mut seen = 0;
                 loop {
                     let v = s
@@ -148,7 +154,7 @@ pub async fn run(
                     );
                     seen = v.index(Table::Allocs);
                 }
-                lat.push(t0.elapsed());
+                lat.push((t0.duration_since(started), answered, t0.elapsed()));
             }
             anyhow::Ok(lat)
         });
@@ -157,6 +163,19 @@ pub async fn run(
     while let Some(r) = set.join_next().await {
         all.extend(r.context("client task")??);
     }
+    if std::env::var_os("BENCH_TIMELINE").is_some() {
+        all.sort();
+        for (start, answered, placed) in &all {
+            eprintln!(
+                "TL {} {} {}",
+                start.as_millis(),
+                answered.as_millis(),
+                placed.as_millis()
+            );
+        }
+    }
+    let answered = Samples::new(all.iter().map(|l| l.1).collect());
+    let all: Vec<Duration> = all.iter().map(|l| l.2).collect();
     let elapsed = started.elapsed();
     let flushes = server.raft_status().flushes - flushes0;
     shutdown.cancel();
@@ -169,6 +188,11 @@ pub async fn run(
         "fsync (4 KiB append): p50 {:.0}us p99 {:.0}us",
         fsync_p50.as_secs_f64() * 1e6,
         fsync.p99().as_secs_f64() * 1e6
+    );
+    println!(
+        "register→answered (HTTP 200): p50 {:.1}ms p99 {:.1}ms",
+        answered.p50().as_secs_f64() * 1e3,
+        answered.p99().as_secs_f64() * 1e3
     );
     println!(
         "register→placed: p50 {:.1}ms p99 {:.1}ms; {jobs} jobs in {:.2}s = {rate:.0} jobs/s; \

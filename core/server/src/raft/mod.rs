@@ -4,12 +4,15 @@
 //!
 //! * [`StateMachine`] (`fsm.rs`): what the server implements; deterministic and
 //!   pure. [`KvStateMachine`] is a tiny one for tests and examples.
-//! * [`KvEngine`] (`engine.rs`): the ordered key-value store under the log, with
-//!   [`SledEngine`] (sled 0.34.7, under `<data_dir>/server/`) and [`MemEngine`];
-//!   a small trait so the engine can be swapped.
-//! * [`RaftStorage`] (`storage.rs`): raft-rs's `Storage` on top of a [`KvEngine`]:
-//!   entries, hard state, conf state, snapshot; staged writes so that one
-//!   `Ready` costs one batch and at most one flush (group commit).
+//! * `wal/`: the log on disk under `<data_dir>/server/raft/`: an append-only
+//!   write-ahead log in segment files (entries and metadata as CRC-checked
+//!   records) plus one file per snapshot image; see its module docs for the
+//!   format, recovery and crash-safety rules.
+//! * `migrate.rs`: converts a data dir of the older sled-based store once.
+//! * [`RaftStorage`] (`storage.rs`): raft-rs's `Storage` on the WAL (or in
+//!   memory): entries, hard state, conf state, snapshot; staged writes so
+//!   that one `Ready` costs one write and at most one fdatasync (group
+//!   commit).
 //! * [`RaftNode`] (`node.rs`, `apply.rs`): the owned task that drives
 //!   `RawNode`: tick, step, propose, then persist → send → apply → advance.
 //! * [`RaftHandle`] (`handle.rs`): propose and wait until committed and
@@ -20,26 +23,27 @@
 
 mod apply;
 mod config;
-mod engine;
 mod error;
 mod fsm;
 mod handle;
 mod logging;
+mod migrate;
 mod node;
 mod service;
 mod storage;
 mod transport;
+mod wal;
 
 pub use config::RaftConfig;
-pub use engine::{KeyValue, KvEngine, MemEngine, SledEngine, WriteBatch};
 pub use error::RaftError;
 pub use fsm::{KvStateMachine, RestoreError, SnapshotImage, SnapshotJob, StateMachine};
 pub use handle::{RaftHandle, RaftStatus, Role};
 pub use logging::raft_logger;
 pub use node::RaftNode;
 pub use service::{RaftService, serve};
-pub use storage::{LogSinceSnapshot, RaftStorage};
+pub use storage::{CACHED_ENTRIES, LogSinceSnapshot, RaftStorage};
 pub use transport::{GrpcTransport, Transport};
+pub use wal::DEFAULT_SEGMENT_BYTES;
 
 /// Re-exported so transports and tests can name raft's types without a
 /// direct dependency on the `raft` crate.

@@ -20,9 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::handle::{Command, RaftStatus, Role};
-use super::{
-    KvEngine, RaftConfig, RaftError, RaftHandle, RaftStorage, StateMachine, Transport, raft_logger,
-};
+use super::{RaftConfig, RaftError, RaftHandle, RaftStorage, StateMachine, Transport, raft_logger};
 
 pub(crate) type Outcome = Result<(u64, Vec<u8>), RaftError>;
 pub(crate) type Reply = oneshot::Sender<Outcome>;
@@ -84,17 +82,16 @@ pub struct RaftNode<F: StateMachine> {
 }
 
 impl<F: StateMachine> RaftNode<F> {
-    /// Opens the node on `engine`: bootstraps a fresh store from
+    /// Opens the node on `storage`: bootstraps a fresh store from
     /// `config.bootstrap_peers`, or restores `fsm` from the last snapshot (the
     /// entries after it are re-applied as the node runs).
     pub fn open(
         config: RaftConfig,
-        engine: impl KvEngine,
+        mut storage: RaftStorage,
         mut fsm: F,
         mut transport: Box<dyn Transport>,
     ) -> Result<(Self, RaftHandle), RaftError> {
         config.validate()?;
-        let mut storage = RaftStorage::open(engine)?;
         if storage.is_fresh() && !config.bootstrap_peers.is_empty() {
             storage.bootstrap(&config.bootstrap_peers, fsm.snapshot())?;
         }

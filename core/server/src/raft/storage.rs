@@ -1,43 +1,31 @@
-//! raft-rs's `Storage` on a [`KvEngine`], with staged writes for group commit.
+//! raft-rs's `Storage` on the write-ahead log (`wal/`), or in memory.
 //!
-//! Layout (one keyspace): `e` + big-endian index → `Entry`; `m:hs`, `m:cs`,
-//! `m:snap_meta` → protobuf `HardState`, `ConfState`, `SnapshotMetadata`;
-//! `m:snap_data` → the snapshot image ([`SnapshotData`]); `m:peers` → JSON map
-//! of raft id → server address. The log always starts right after the last
-//! snapshot: compaction and snapshot installs delete every entry up to the
-//! snapshot index in the same atomic batch that stores the snapshot.
-//!
-//! Mutations are staged in memory and written by [`RaftStorage::persist`]: the
-//! node persists each `Ready` with one batch and at most one flush.
+//! The log always starts right after the last snapshot: compaction drops the
+//! entries up to the snapshot index, a snapshot installed from the leader
+//! drops them all. Mutations are staged and written by
+//! [`RaftStorage::persist`]: the node persists each `Ready` with one write and
+//! at most one fdatasync (group commit).
 //!
 //! The newest entries (up to [`CACHED_ENTRIES`]) are also kept decoded in memory:
 //! raft reads the entries it just appended back right away (to apply them once
-//! committed, to check terms), and those reads then cost neither a lookup nor a
-//! protobuf decode of the whole entry.
+//! committed, to check terms), and those reads then cost neither a disk read nor
+//! a protobuf decode of the whole entry. Older ones are read from the WAL. In
+//! memory ([`RaftStorage::in_memory`], for simulations) the cache holds the
+//! whole log.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ::raft::prelude::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
 use ::raft::{GetEntriesContext, RaftState, Storage, StorageError};
 use protobuf::Message as _;
 
-use super::{KvEngine, RaftError, WriteBatch};
-
-const HARD_STATE: &[u8] = b"m:hs";
-const CONF_STATE: &[u8] = b"m:cs";
-const SNAP_META: &[u8] = b"m:snap_meta";
-const SNAP_DATA: &[u8] = b"m:snap_data";
-const PEERS: &[u8] = b"m:peers";
+use super::RaftError;
+use super::wal::{DEFAULT_SEGMENT_BYTES, Recovered, Wal};
 
 /// Most recent entries kept decoded in memory.
 pub const CACHED_ENTRIES: usize = 4096;
-
-fn entry_key(index: u64) -> [u8; 9] {
-    let mut k = [b'e'; 9];
-    k[1..].copy_from_slice(&index.to_be_bytes());
-    k
-}
 
 /// [`RaftStorage::log_since_snapshot`]: the snapshot image and `(index, data)` entries.
 pub type LogSinceSnapshot = (Option<Vec<u8>>, Vec<(u64, Vec<u8>)>);
@@ -78,70 +66,68 @@ impl SnapshotData {
     }
 }
 
-/// Raft's log, hard state, conf state and snapshot on a [`KvEngine`].
+/// Where the log lives.
+enum Log {
+    Wal(Box<Wal>),
+    /// The snapshot image; entries are all in the cache.
+    Memory(Vec<u8>),
+}
+
+/// Raft's log, hard state, conf state and snapshot.
 pub struct RaftStorage {
-    engine: Box<dyn KvEngine>,
+    log: Log,
     hard_state: HardState,
     conf_state: ConfState,
     snap_meta: SnapshotMetadata,
     peers: BTreeMap<u64, String>,
     last_index: u64,
-    staged: WriteBatch,
     flushes: u64,
     /// The newest entries, contiguous and ending at `last_index` (or empty).
     cache: VecDeque<Entry>,
+    cache_limit: usize,
     /// Raft asked for a snapshot the stored one cannot serve (its membership
     /// predates the recipient): the node takes a fresh one.
     snapshot_wanted: AtomicBool,
 }
 
-fn decode<M: protobuf::Message>(what: &str, bytes: &[u8]) -> Result<M, RaftError> {
-    M::parse_from_bytes(bytes).map_err(|e| RaftError::Storage(format!("decode {what}: {e}")))
-}
-
-fn encode<M: protobuf::Message>(m: &M) -> Vec<u8> {
-    // Encoding a well-formed in-memory message cannot fail.
-    m.write_to_bytes().unwrap_or_default()
-}
-
 impl RaftStorage {
-    /// Loads the state kept in `engine`.
-    pub fn open(engine: impl KvEngine) -> Result<Self, RaftError> {
-        let engine: Box<dyn KvEngine> = Box::new(engine);
-        let get = |key: &[u8]| engine.get(key);
-        let hard_state = match get(HARD_STATE)? {
-            Some(b) => decode("hard state", &b)?,
-            None => HardState::default(),
-        };
-        let conf_state = match get(CONF_STATE)? {
-            Some(b) => decode("conf state", &b)?,
-            None => ConfState::default(),
-        };
-        let snap_meta: SnapshotMetadata = match get(SNAP_META)? {
-            Some(b) => decode("snapshot metadata", &b)?,
-            None => SnapshotMetadata::default(),
-        };
-        let peers = match get(PEERS)? {
-            Some(b) => serde_json::from_slice(&b)
-                .map_err(|e| RaftError::Storage(format!("decode peers: {e}")))?,
-            None => BTreeMap::new(),
-        };
-        let last_index = match engine.last(&entry_key(0), &entry_key(u64::MAX))? {
-            Some((_, v)) => decode::<Entry>("entry", &v)?.index,
-            None => snap_meta.index,
-        };
-        Ok(Self {
-            engine,
-            hard_state,
-            conf_state,
-            snap_meta,
-            peers,
-            last_index,
-            staged: WriteBatch::default(),
+    /// Opens the log under `<data_dir>/server/raft/`, converting a data dir
+    /// written by the older sled-based store first.
+    pub fn open(data_dir: &Path) -> Result<Self, RaftError> {
+        Self::open_with(data_dir, DEFAULT_SEGMENT_BYTES)
+    }
+
+    /// [`RaftStorage::open`] with WAL segments rolled at `segment_bytes`.
+    pub fn open_with(data_dir: &Path, segment_bytes: u64) -> Result<Self, RaftError> {
+        let server_dir = data_dir.join("server");
+        super::migrate::from_sled(&server_dir, segment_bytes)?;
+        let (wal, recovered) = Wal::open(&server_dir.join("raft"), segment_bytes)?;
+        Ok(Self::new(
+            Log::Wal(Box::new(wal)),
+            recovered,
+            CACHED_ENTRIES,
+        ))
+    }
+
+    /// A log kept only in memory: for simulations and tests, nothing
+    /// survives the process.
+    pub fn in_memory() -> Self {
+        Self::new(Log::Memory(Vec::new()), Recovered::default(), usize::MAX)
+    }
+
+    fn new(log: Log, r: Recovered, cache_limit: usize) -> Self {
+        Self {
+            log,
+            hard_state: r.hard_state,
+            conf_state: r.conf_state,
+            snap_meta: r.snap_meta,
+            peers: r.peers,
+            last_index: r.last_index,
             flushes: 0,
             cache: VecDeque::new(),
+            cache_limit,
             snapshot_wanted: AtomicBool::new(false),
-        })
+        }
     }
 
     /// Whether nothing was ever stored: no term, no members, no log.
@@ -181,7 +167,7 @@ impl RaftStorage {
             peers: peers.clone(),
             fsm,
         };
-        self.store_snapshot(meta, data.encode());
+        self.store_snapshot(meta, &data.encode(), false)?;
         self.persist(true)
     }
 
@@ -205,7 +191,6 @@ impl RaftStorage {
         self.last_index
     }
 
-    /// Whether raft asked for a newer snapshot since the last call.
     /// The state machine image of the last snapshot (`None` before the first) and
     /// every normal entry in the log after it, as `(index, data)` (empty no-op
     /// entries included; membership changes left out). On a lone server this is
@@ -226,6 +211,7 @@ impl RaftStorage {
         Ok((image, out))
     }
 
+    /// Whether raft asked for a newer snapshot since the last call.
     pub(crate) fn take_snapshot_wanted(&self) -> bool {
         self.snapshot_wanted.swap(false, Ordering::Relaxed)
     }
@@ -240,9 +226,15 @@ impl RaftStorage {
         if self.snap_meta.index == 0 {
             return Ok(None);
         }
-        match self.engine.get(SNAP_DATA)? {
-            Some(b) => SnapshotData::decode(&b).map(Some),
-            None => Err(RaftError::Storage("snapshot metadata without data".into())),
+        SnapshotData::decode(&self.snapshot_image()?).map(Some)
+    }
+
+    fn snapshot_image(&self) -> Result<Vec<u8>, RaftError> {
+        match &self.log {
+            Log::Wal(wal) => wal
+                .snapshot_data()?
+                .ok_or_else(|| RaftError::Storage("snapshot metadata without data".into())),
+            Log::Memory(image) => Ok(image.clone()),
         }
     }
 
@@ -259,14 +251,10 @@ impl RaftStorage {
                 self.last_index
             )));
         }
-        for e in entries {
-            self.staged.put(entry_key(e.index).to_vec(), encode(e));
+        if let Log::Wal(wal) = &mut self.log {
+            wal.append_entries(entries);
         }
-        let new_last = entries[entries.len() - 1].index;
-        for stale in new_last + 1..=self.last_index {
-            self.staged.delete(entry_key(stale).to_vec());
-        }
-        self.last_index = new_last;
+        self.last_index = entries[entries.len() - 1].index;
         // Replace the conflicting suffix in the cache; keep it contiguous.
         while self.cache.back().is_some_and(|e| e.index >= first.index) {
             self.cache.pop_back();
@@ -278,9 +266,9 @@ impl RaftStorage {
         {
             self.cache.clear();
         }
-        let skip = entries.len().saturating_sub(CACHED_ENTRIES);
+        let skip = entries.len().saturating_sub(self.cache_limit);
         self.cache.extend(entries[skip..].iter().cloned());
-        while self.cache.len() > CACHED_ENTRIES {
+        while self.cache.len() > self.cache_limit {
             self.cache.pop_front();
         }
         Ok(())
@@ -288,7 +276,9 @@ impl RaftStorage {
 
     /// Stages a new hard state.
     pub fn set_hard_state(&mut self, hs: HardState) {
-        self.staged.put(HARD_STATE, encode(&hs));
+        if let Log::Wal(wal) = &mut self.log {
+            wal.set_hard_state(&hs);
+        }
         self.hard_state = hs;
     }
 
@@ -301,14 +291,17 @@ impl RaftStorage {
 
     /// Stages a new membership.
     pub fn set_conf_state(&mut self, cs: ConfState) {
-        self.staged.put(CONF_STATE, encode(&cs));
+        if let Log::Wal(wal) = &mut self.log {
+            wal.set_conf_state(&cs);
+        }
         self.conf_state = cs;
     }
 
     /// Stages a new address book.
     pub fn set_peers(&mut self, peers: BTreeMap<u64, String>) {
-        self.staged
-            .put(PEERS, serde_json::to_vec(&peers).unwrap_or_default());
+        if let Log::Wal(wal) = &mut self.log {
+            wal.set_peers(&peers);
+        }
         self.peers = peers;
     }
 
@@ -328,8 +321,7 @@ impl RaftStorage {
             peers: self.peers.clone(),
             fsm,
         };
-        self.store_snapshot(meta, data.encode());
-        Ok(())
+        self.store_snapshot(meta, &data.encode(), false)
     }
 
     /// Stages a snapshot received from the leader: it replaces the whole log.
@@ -341,41 +333,43 @@ impl RaftStorage {
         let mut hs = self.hard_state.clone();
         hs.term = hs.term.max(meta.term);
         self.set_hard_state(hs);
-        let last = self.last_index;
-        self.store_snapshot(meta, snap.get_data().to_vec());
         // Unlike compaction, entries past the snapshot are stale too.
-        for stale in self.snap_meta.index + 1..=last {
-            self.staged.delete(entry_key(stale).to_vec());
-        }
+        self.store_snapshot(meta, snap.get_data(), true)?;
         self.cache.clear();
         self.last_index = self.snap_meta.index;
         Ok(data)
     }
 
-    fn store_snapshot(&mut self, meta: SnapshotMetadata, data: Vec<u8>) {
-        for gone in self.snap_meta.index + 1..=meta.index.min(self.last_index) {
-            self.staged.delete(entry_key(gone).to_vec());
-        }
+    fn store_snapshot(
+        &mut self,
+        meta: SnapshotMetadata,
+        image: &[u8],
+        replaces_log: bool,
+    ) -> Result<(), RaftError> {
         // raft-rs refuses to start with commit < the snapshot index.
         if self.hard_state.commit < meta.index {
             self.set_commit(meta.index);
         }
-        self.staged.put(SNAP_META, encode(&meta));
-        self.staged.put(SNAP_DATA, data);
+        match &mut self.log {
+            Log::Wal(wal) => wal.set_snapshot(&meta, image, replaces_log)?,
+            Log::Memory(stored) => *stored = image.to_vec(),
+        }
         while self.cache.front().is_some_and(|e| e.index <= meta.index) {
             self.cache.pop_front();
         }
         self.last_index = self.last_index.max(meta.index);
         self.snap_meta = meta;
+        Ok(())
     }
 
-    /// Writes everything staged as one atomic batch; with `sync`, flushes.
+    /// Writes everything staged with one write; with `sync`, makes it
+    /// durable (fdatasync).
     pub fn persist(&mut self, sync: bool) -> Result<(), RaftError> {
-        if !self.staged.is_empty() {
-            self.engine.write(std::mem::take(&mut self.staged))?;
-        }
-        if sync {
-            self.engine.flush()?;
+        let synced = match &mut self.log {
+            Log::Wal(wal) => wal.write(sync)?,
+            Log::Memory(_) => sync,
+        };
+        if synced {
             self.flushes += 1;
         }
         Ok(())
@@ -387,6 +381,9 @@ impl RaftStorage {
         high: u64,
         max_size: Option<u64>,
     ) -> Result<Vec<Entry>, RaftError> {
+        if low >= high {
+            return Ok(Vec::new());
+        }
         if let Some(first) = self.cache.front().map(|e| e.index)
             && first <= low
             && low <= high
@@ -406,31 +403,12 @@ impl RaftStorage {
             }
             return Ok(out);
         }
-        let mut out = Vec::new();
-        let mut size = 0u64;
-        let mut failed = None;
-        self.engine
-            .scan(
-                &entry_key(low),
-                &entry_key(high),
-                &mut |_, v| match Entry::parse_from_bytes(v) {
-                    Ok(e) => {
-                        size += u64::from(e.compute_size());
-                        if !out.is_empty() && max_size.is_some_and(|m| size > m) {
-                            return false;
-                        }
-                        out.push(e);
-                        true
-                    }
-                    Err(e) => {
-                        failed = Some(RaftError::Storage(format!("decode entry: {e}")));
-                        false
-                    }
-                },
-            )?;
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(out),
+        match &self.log {
+            Log::Wal(wal) => wal.read_entries(low, high, max_size),
+            // The cache holds the whole log.
+            Log::Memory(_) => Err(RaftError::Storage(format!(
+                "entries {low}..{high} not in the in-memory log"
+            ))),
         }
     }
 }
@@ -485,9 +463,11 @@ impl Storage for RaftStorage {
         {
             return Ok(e.term);
         }
-        match self.engine.get(&entry_key(idx)).map_err(store_err)? {
-            Some(v) => Ok(decode::<Entry>("entry", &v).map_err(store_err)?.term),
-            None => Err(::raft::Error::Store(StorageError::Unavailable)),
+        match &self.log {
+            Log::Wal(wal) => wal
+                .term(idx)
+                .ok_or(::raft::Error::Store(StorageError::Unavailable)),
+            Log::Memory(_) => Err(::raft::Error::Store(StorageError::Unavailable)),
         }
     }
 
@@ -516,14 +496,68 @@ impl Storage for RaftStorage {
                 StorageError::SnapshotTemporarilyUnavailable,
             ));
         }
-        let data = self
-            .engine
-            .get(SNAP_DATA)
-            .map_err(store_err)?
-            .unwrap_or_default();
+        let data = self.snapshot_image().map_err(store_err)?;
         let mut snap = Snapshot::default();
         snap.set_metadata(self.snap_meta.clone());
         snap.set_data(data.into());
         Ok(snap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(index: u64, term: u64) -> Entry {
+        let mut e = Entry {
+            index,
+            term,
+            ..Default::default()
+        };
+        e.set_data(format!("k{index}=v").into_bytes().into());
+        e
+    }
+
+    fn get(s: &RaftStorage, low: u64, high: u64) -> Vec<Entry> {
+        s.entries(low, high, None, GetEntriesContext::empty(false))
+            .expect("entries")
+    }
+
+    #[test]
+    fn entries_older_than_the_cache_come_from_the_wal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let n = CACHED_ENTRIES as u64 + 500;
+        let all: Vec<_> = (1..=n).map(|i| entry(i, 1 + i / 1000)).collect();
+        {
+            let mut s = RaftStorage::open(dir.path()).expect("open");
+            s.append(&all).expect("append");
+            s.persist(true).expect("persist");
+            assert_eq!(s.flushes(), 1);
+            assert_eq!(get(&s, 1, 11), all[..10]);
+            assert_eq!(get(&s, n - 9, n + 1), all[all.len() - 10..]);
+            assert_eq!(s.term(3).expect("term"), 1);
+            s.compact(100, 1, b"image".to_vec()).expect("compact");
+            s.persist(false).expect("persist");
+        }
+        let s = RaftStorage::open(dir.path()).expect("reopen");
+        assert_eq!(s.first_index().expect("first"), 101);
+        assert_eq!(s.last_index().expect("last"), n);
+        assert_eq!(get(&s, 101, n + 1), all[100..]);
+        assert_eq!(s.term(2500).expect("term"), 3);
+        assert!(matches!(
+            s.entries(100, 101, None, GetEntriesContext::empty(false)),
+            Err(::raft::Error::Store(StorageError::Compacted))
+        ));
+    }
+
+    #[test]
+    fn in_memory_log_keeps_every_entry() {
+        let mut s = RaftStorage::in_memory();
+        let n = CACHED_ENTRIES as u64 * 2;
+        let all: Vec<_> = (1..=n).map(|i| entry(i, 1)).collect();
+        s.append(&all).expect("append");
+        s.persist(true).expect("persist");
+        assert_eq!(get(&s, 1, n + 1), all);
+        assert_eq!(get(&s, 5, 5), Vec::<Entry>::new());
     }
 }

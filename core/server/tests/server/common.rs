@@ -1,13 +1,12 @@
-//! Shared helpers: start/stop a node, a flush-counting engine, polling.
+//! Shared helpers: start/stop a node, polling.
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
 use drover_server::raft::{
-    KvEngine, KvStateMachine, RaftConfig, RaftError, RaftHandle, RaftNode, Transport, WriteBatch,
+    KvStateMachine, RaftConfig, RaftError, RaftHandle, RaftNode, RaftStorage, Transport,
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -44,13 +43,13 @@ pub struct TestNode {
 impl TestNode {
     pub fn start(
         config: RaftConfig,
-        engine: impl KvEngine,
+        storage: RaftStorage,
         transport: Box<dyn Transport>,
     ) -> TestNode {
         init_tracing();
         let fsm: SharedKv = Arc::default();
         let (node, handle) =
-            RaftNode::open(config, engine, fsm.clone(), transport).expect("open raft node");
+            RaftNode::open(config, storage, fsm.clone(), transport).expect("open raft node");
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(node.run(shutdown.clone()));
         TestNode {
@@ -111,36 +110,6 @@ pub async fn agreed_leader(nodes: &[&RaftHandle], timeout: Duration) -> u64 {
     })
     .await;
     leader
-}
-
-/// Counts flushes that reach the engine (fsyncs, for sled).
-pub struct CountingEngine<E> {
-    pub inner: E,
-    pub flushes: Arc<AtomicU64>,
-}
-
-impl<E: KvEngine> KvEngine for CountingEngine<E> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, RaftError> {
-        self.inner.get(key)
-    }
-    fn scan(
-        &self,
-        start: &[u8],
-        end: &[u8],
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<(), RaftError> {
-        self.inner.scan(start, end, visit)
-    }
-    fn last(&self, start: &[u8], end: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, RaftError> {
-        self.inner.last(start, end)
-    }
-    fn write(&self, batch: WriteBatch) -> Result<(), RaftError> {
-        self.inner.write(batch)
-    }
-    fn flush(&self) -> Result<(), RaftError> {
-        self.flushes.fetch_add(1, Ordering::SeqCst);
-        self.inner.flush()
-    }
 }
 
 pub fn peers(addrs: &[(u64, String)]) -> BTreeMap<u64, String> {

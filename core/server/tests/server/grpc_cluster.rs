@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use drover_server::raft::{GrpcTransport, RaftConfig, RaftError, SledEngine, serve};
+use drover_server::raft::{GrpcTransport, RaftConfig, RaftError, RaftStorage, serve};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -44,12 +44,12 @@ async fn cluster(n: u64) -> Vec<Server> {
     let mut servers = Vec::new();
     for (id, _, listener) in listeners {
         let dir = tempfile::tempdir().expect("tempdir");
-        let engine = SledEngine::open(dir.path()).expect("sled");
+        let storage = RaftStorage::open(dir.path()).expect("open raft log");
         let rpc = CancellationToken::new();
         let transport = GrpcTransport::new(id, rpc.clone());
         let node = TestNode::start(
             fast(RaftConfig::cluster(id, book.clone())),
-            engine,
+            storage,
             Box::new(transport),
         );
         let rpc_task = tokio::spawn(serve(listener, node.handle.clone(), rpc.clone()));

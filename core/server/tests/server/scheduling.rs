@@ -1,4 +1,4 @@
-//! A real `Server` on a tempdir (Raft on sled, workers, plan applier, heartbeats):
+//! A real `Server` on a tempdir (Raft on its WAL, workers, plan applier, heartbeats):
 //! placements, blocked evals and unblocking, stop, node loss and replacement, drain,
 //! plan, restart.
 

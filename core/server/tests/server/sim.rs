@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use drover_server::raft::{MemEngine, Message, RaftConfig, RaftError, RaftHandle, Transport};
+use drover_server::raft::{Message, RaftConfig, RaftError, RaftHandle, RaftStorage, Transport};
 
 use crate::common::{TestNode, agreed_leader, eventually, fast};
 
@@ -88,7 +88,7 @@ fn cluster(net: &SimNetwork, n: u64, snapshot_threshold: u64) -> Vec<TestNode> {
             };
             let mut config = fast(RaftConfig::cluster(id, book.clone()));
             config.snapshot_threshold = snapshot_threshold;
-            TestNode::start(config, MemEngine::default(), Box::new(transport))
+            TestNode::start(config, RaftStorage::in_memory(), Box::new(transport))
         })
         .collect();
     for node in &nodes {
@@ -224,7 +224,7 @@ async fn a_new_server_joins_through_add_voter_and_leaves() {
         net: net.clone(),
     };
     let config = fast(RaftConfig::cluster(4, BTreeMap::new()));
-    let joiner = TestNode::start(config, MemEngine::default(), Box::new(transport));
+    let joiner = TestNode::start(config, RaftStorage::in_memory(), Box::new(transport));
     net.state().nodes.insert(4, joiner.handle.clone());
     assert!(joiner.handle.status().voters.is_empty());
     nodes.push(joiner);

@@ -1,21 +1,19 @@
-//! One server on sled: propose/apply/ack, restart recovery, group commit.
+//! One server on its WAL: propose/apply/ack, restart recovery, group commit.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use drover_server::raft::{RaftConfig, RaftError, SledEngine};
+use drover_server::raft::{RaftConfig, RaftError, RaftStorage};
 use tokio::task::JoinSet;
 
-use crate::common::{CountingEngine, NoPeers, TestNode, fast};
+use crate::common::{NoPeers, TestNode, fast};
 
 const T: Duration = Duration::from_secs(10);
 
 fn start(dir: &std::path::Path, threshold: u64) -> TestNode {
     let mut config = fast(RaftConfig::single(1, "127.0.0.1:4648"));
     config.snapshot_threshold = threshold;
-    let engine = SledEngine::open(dir).expect("open sled");
-    TestNode::start(config, engine, Box::new(NoPeers))
+    let storage = RaftStorage::open(dir).expect("open raft log");
+    TestNode::start(config, storage, Box::new(NoPeers))
 }
 
 /// Proposes `n` distinct keys with `concurrency` proposers; returns the last
@@ -161,27 +159,22 @@ async fn restart_recovers_from_snapshot_and_log() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_commit_needs_far_fewer_fsyncs_than_proposals() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let flushes = Arc::new(AtomicU64::new(0));
-    let engine = CountingEngine {
-        inner: SledEngine::open(dir.path()).expect("sled"),
-        flushes: flushes.clone(),
-    };
+    let storage = RaftStorage::open(dir.path()).expect("open raft log");
     let config = fast(RaftConfig::single(1, "127.0.0.1:4648"));
-    let node = TestNode::start(config, engine, Box::new(NoPeers));
+    let node = TestNode::start(config, storage, Box::new(NoPeers));
     node.handle
         .wait_for(T, |s| s.leader_id == Some(1))
         .await
         .expect("leader");
-    let before = flushes.load(Ordering::SeqCst);
+    let before = node.handle.status().flushes;
     let n = 512;
     burst(&node, "g", n, 64).await;
-    let used = flushes.load(Ordering::SeqCst) - before;
+    let used = node.handle.status().flushes - before;
     assert!(used > 0, "proposals were flushed");
     assert!(
         used * 4 <= n as u64,
         "{n} proposals cost {used} fsyncs; expected batching"
     );
-    assert_eq!(node.handle.status().flushes, flushes.load(Ordering::SeqCst));
     node.stop().await;
 }
 
@@ -190,10 +183,10 @@ async fn bad_config_is_rejected_naming_the_field() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = RaftConfig::single(1, "127.0.0.1:4648");
     config.snapshot_threshold = 0;
-    let engine = SledEngine::open(dir.path()).expect("sled");
+    let storage = RaftStorage::open(dir.path()).expect("open raft log");
     let err = drover_server::raft::RaftNode::open(
         config,
-        engine,
+        storage,
         drover_server::raft::KvStateMachine::default(),
         Box::new(NoPeers),
     )
