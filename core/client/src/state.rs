@@ -126,8 +126,12 @@ impl ClientDb {
         let db = loop {
             match sled::Config::new().path(&path).open() {
                 Ok(db) => break db,
+                // sled reports a held lock as WouldBlock, or as `Other` with the
+                // WouldBlock text inside (when its own flusher still holds it).
                 Err(sled::Error::Io(e))
-                    if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline =>
+                    if (e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.to_string().contains("could not acquire lock"))
+                        && Instant::now() < deadline =>
                 {
                     std::thread::sleep(Duration::from_millis(20));
                 }
