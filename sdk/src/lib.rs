@@ -3,8 +3,8 @@
 pub mod config;
 pub mod driver;
 pub mod exec;
-pub mod fetcher;
 pub mod executor;
+pub mod fetcher;
 mod serve;
 pub mod signal;
 #[cfg(feature = "testing")]

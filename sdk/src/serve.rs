@@ -40,9 +40,11 @@ use tonic_health::ServingStatus;
 use crate::{Driver, Fetcher};
 use driver_service::DriverService;
 use fetcher_service::FetcherService;
-use plugin_service::{ControllerService, DriverPlugin, FetcherPlugin, Hosted, PluginService, Shared};
-use tonic::transport::server::Router;
+use plugin_service::{
+    ControllerService, DriverPlugin, FetcherPlugin, Hosted, PluginService, Shared,
+};
 use socket::Socket;
+use tonic::transport::server::Router;
 
 /// How long in-flight calls may run after a shutdown request.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);

@@ -7,8 +7,8 @@
 
 use std::future::Future;
 
-use drover_proto::v1::fetcher_client::FetcherClient;
 use drover_proto::v1;
+use drover_proto::v1::fetcher_client::FetcherClient;
 use tonic::transport::Channel;
 
 use crate::connect::is_transport_error;

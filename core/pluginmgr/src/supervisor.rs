@@ -17,8 +17,8 @@ use tokio_util::task::TaskTracker;
 use crate::command::{LaunchOptions, PluginCommand};
 use crate::connect::status_text;
 use crate::driver::ManagedDriver;
-use crate::fetcher::ManagedFetcher;
 use crate::error::{Error, quote};
+use crate::fetcher::ManagedFetcher;
 use crate::process::PluginProcess;
 use crate::reattach::ReattachRecord;
 

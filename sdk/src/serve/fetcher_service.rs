@@ -111,7 +111,11 @@ mod tests {
         assert_eq!(ok.destination, Path::new("/a/t/local"));
         assert_eq!(ok.mode, FetchMode::Any);
         for (dest, root, needle) in [
-            ("t/local", "/a", "destination: \"t/local\" is not an absolute path"),
+            (
+                "t/local",
+                "/a",
+                "destination: \"t/local\" is not an absolute path",
+            ),
             ("/a/t/../../etc", "/a", "must not contain . or .."),
             ("/ab/t", "/a", "outside the root /a"),
             ("/a/t", "", "root: \"\" is not an absolute path"),
