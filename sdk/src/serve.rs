@@ -142,7 +142,9 @@ async fn run<P: Hosted>(
         return 1;
     }
     if follow_parent {
-        tokio::spawn(watch_parent(shutdown.clone()));
+        // Read now: the host may be gone before the spawned task first runs.
+        let parent = std::os::unix::process::parent_id();
+        tokio::spawn(watch_parent(parent, shutdown.clone()));
     }
     let (socket, listener) = match Socket::bind(setup.socket_dir.as_deref()) {
         Ok(bound) => bound,
@@ -249,8 +251,7 @@ fn watch_signals(shutdown: CancellationToken) -> std::io::Result<()> {
 
 /// Shut down once the process that started this one is gone (we were
 /// re-parented): nothing else would ever stop a plugin whose host was killed.
-async fn watch_parent(shutdown: CancellationToken) {
-    let parent = std::os::unix::process::parent_id();
+async fn watch_parent(parent: u32, shutdown: CancellationToken) {
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,

@@ -334,3 +334,53 @@ async fn the_plugin_binary_serves_schemes_and_fetch() {
     assert!(pe.message.contains("/nope.tar"), "{e}");
     plugin.stop().await.expect("stop");
 }
+
+/// A fetcher whose host is gone (here: a shell that started it and exited, as
+/// an agent killed with SIGKILL would) shuts down by itself.
+#[test]
+fn the_plugin_exits_once_its_host_is_gone() {
+    use drover_plugin_sdk::proto::handshake::{
+        MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE, PROTOCOL_VERSIONS_KEY, SOCKET_DIR_KEY,
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let handshake = dir.path().join("handshake");
+    // The shell waits for the handshake line (the plugin is serving), prints
+    // the plugin's pid and exits, leaving the plugin an orphan.
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            r#""$0" > "$1" 2>/dev/null & while ! [ -s "$1" ]; do sleep 0.05; done; echo $!"#,
+            env!("CARGO_BIN_EXE_drover-fetcher-http"),
+        ])
+        .arg(&handshake)
+        .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
+        .env(PROTOCOL_VERSIONS_KEY, "1")
+        .env(SOCKET_DIR_KEY, dir.path())
+        .output()
+        .expect("sh runs");
+    let pid: u32 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("the plugin's pid");
+    let line = std::fs::read_to_string(&handshake).expect("handshake");
+    assert!(line.starts_with("1|1|unix|"), "{line}");
+    let gone = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !gone(pid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "plugin {pid} still runs 10 s after its host exited"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        !dir.path().join("plugin.sock").exists(),
+        "the socket was not removed"
+    );
+}
