@@ -4,6 +4,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "proto/drover/plugin/v1/base.proto",
         "proto/drover/plugin/v1/driver.proto",
+        "proto/drover/plugin/v1/fetcher.proto",
         "proto/drover/cluster/v1/cluster.proto",
     ];
     for f in files {

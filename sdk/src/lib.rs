@@ -4,6 +4,7 @@ pub mod config;
 pub mod driver;
 pub mod exec;
 pub mod executor;
+pub mod fetcher;
 mod serve;
 pub mod signal;
 #[cfg(feature = "testing")]
@@ -17,7 +18,8 @@ pub use driver::{
 pub use drover_proto::error::{ErrorKind, PluginError};
 pub use drover_proto::{self as proto, prost, tonic};
 pub use exec::{ExecChunk, ExecInput, ExecSession, ExecSink};
-pub use serve::{SHUTDOWN_GRACE, serve};
+pub use fetcher::{FetchMode, FetchRequest, Fetched, Fetcher};
+pub use serve::{SHUTDOWN_GRACE, serve, serve_fetcher};
 
 /// Result of a plugin call.
 pub type Result<T, E = PluginError> = std::result::Result<T, E>;

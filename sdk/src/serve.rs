@@ -1,41 +1,50 @@
-//! [`serve`]: run a [`Driver`] as a plugin process.
+//! [`serve`]: run a [`Driver`] as a plugin process; [`serve_fetcher`]: run a
+//! [`Fetcher`].
 //!
 //! A plugin's `main` is one line; everything the protocol asks of a process
 //! (see `docs/plugin-protocol.md`) happens here, in this order:
 //!
-//! 1. become an executor instead, if started as one ([`crate::executor`]);
+//! 1. (drivers) become an executor instead, if started as one ([`crate::executor`]);
 //! 2. check the magic cookie and negotiate the protocol version, or print why
 //!    not and exit 1;
 //! 3. log JSON lines to stderr (filter from `DROVER_PLUGIN_LOG`, default `info`);
 //! 4. bind `<socket dir>/plugin.sock` and serve health (`plugin` = SERVING),
-//!    `Plugin`, `Controller` and `Driver` on it;
+//!    `Plugin`, `Controller` and `Driver` (or `Fetcher`) on it;
 //! 5. print the handshake line on stdout;
 //! 6. ignore SIGINT; on SIGTERM or `Controller.Shutdown`, stop accepting, give
 //!    in-flight calls [`SHUTDOWN_GRACE`], remove the socket and exit 0. Tasks
 //!    keep running: their processes are not the plugin's to kill.
+//!    A fetcher also shuts down when its host process is gone: it has no
+//!    state worth reattaching to.
 
 mod convert;
 mod driver_service;
 mod env;
 mod exec;
+mod fetcher_service;
 mod plugin_service;
 mod socket;
 mod streams;
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use drover_proto::handshake::{HEALTH_SERVICE, HandshakeLine};
-use drover_proto::v1::{controller_server, driver_server, plugin_server};
+use drover_proto::v1::{controller_server, driver_server, fetcher_server, plugin_server};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_stream::wrappers::UnixListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic_health::ServingStatus;
 
-use crate::Driver;
+use crate::{Driver, Fetcher};
 use driver_service::DriverService;
-use plugin_service::{ControllerService, PluginService, Shared};
+use fetcher_service::FetcherService;
+use plugin_service::{
+    ControllerService, DriverPlugin, FetcherPlugin, Hosted, PluginService, Shared,
+};
 use socket::Socket;
+use tonic::transport::server::Router;
 
 /// How long in-flight calls may run after a shutdown request.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -44,7 +53,25 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// after a graceful shutdown and 1 when it cannot serve.
 pub fn serve<D: Driver>(driver: D) -> ! {
     crate::executor::run_if_executor();
-    let name = driver.meta().name;
+    serve_plugin(DriverPlugin(driver), false, |router, shared| {
+        router.add_service(driver_server::DriverServer::new(DriverService(shared)))
+    })
+}
+
+/// Run `fetcher` as an artifact fetcher plugin process. Never returns, like
+/// [`serve`]; also exits (0) once the host process is gone.
+pub fn serve_fetcher<F: Fetcher>(fetcher: F) -> ! {
+    serve_plugin(FetcherPlugin(fetcher), true, |router, shared| {
+        router.add_service(fetcher_server::FetcherServer::new(FetcherService(shared)))
+    })
+}
+
+fn serve_plugin<P: Hosted>(
+    plugin: P,
+    follow_parent: bool,
+    typed: impl FnOnce(Router, Arc<Shared<P>>) -> Router,
+) -> ! {
+    let name = plugin.meta().name;
     let setup = match env::setup(name, |key| std::env::var(key).ok()) {
         Ok(setup) => setup,
         Err(message) => fail(&message),
@@ -59,7 +86,7 @@ pub fn serve<D: Driver>(driver: D) -> ! {
             "plugin {name:?}: cannot start the async runtime: {e}"
         )),
     };
-    let code = runtime.block_on(run(driver, setup));
+    let code = runtime.block_on(run(plugin, setup, follow_parent, typed));
     // Exit without dropping the runtime: a driver's background tasks must not
     // hold the process open, and nothing they own is killed on the way out.
     std::process::exit(code)
@@ -102,12 +129,22 @@ fn init_logging() {
     }
 }
 
-async fn run<D: Driver>(driver: D, setup: env::Setup) -> i32 {
-    let name = driver.meta().name;
+async fn run<P: Hosted>(
+    plugin: P,
+    setup: env::Setup,
+    follow_parent: bool,
+    typed: impl FnOnce(Router, Arc<Shared<P>>) -> Router,
+) -> i32 {
+    let name = plugin.meta().name;
     let shutdown = CancellationToken::new();
     if let Err(e) = watch_signals(shutdown.clone()) {
         tracing::error!(error = %e, "cannot install signal handlers");
         return 1;
+    }
+    if follow_parent {
+        // Read now: the host may be gone before the spawned task first runs.
+        let parent = std::os::unix::process::parent_id();
+        tokio::spawn(watch_parent(parent, shutdown.clone()));
     }
     let (socket, listener) = match Socket::bind(setup.socket_dir.as_deref()) {
         Ok(bound) => bound,
@@ -129,7 +166,7 @@ async fn run<D: Driver>(driver: D, setup: env::Setup) -> i32 {
     reporter
         .set_service_status(HEALTH_SERVICE, ServingStatus::Serving)
         .await;
-    let shared = Shared::new(driver, shutdown.clone());
+    let shared = Shared::new(plugin, shutdown.clone());
     let router = tonic::transport::Server::builder()
         .add_service(health)
         .add_service(plugin_server::PluginServer::new(PluginService(
@@ -137,8 +174,8 @@ async fn run<D: Driver>(driver: D, setup: env::Setup) -> i32 {
         )))
         .add_service(controller_server::ControllerServer::new(ControllerService(
             shutdown.clone(),
-        )))
-        .add_service(driver_server::DriverServer::new(DriverService(shared)));
+        )));
+    let router = typed(router, shared);
     let mut server = tokio::spawn(
         router.serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned()),
     );
@@ -210,4 +247,20 @@ fn watch_signals(shutdown: CancellationToken) -> std::io::Result<()> {
         }
     });
     Ok(())
+}
+
+/// Shut down once the process that started this one is gone (we were
+/// re-parented): nothing else would ever stop a plugin whose host was killed.
+async fn watch_parent(parent: u32, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        if std::os::unix::process::parent_id() != parent {
+            tracing::info!(parent, "the host process is gone: shutting down");
+            shutdown.cancel();
+            return;
+        }
+    }
 }

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use drover_client::drivers::{DriverSpec, driver_name};
+use drover_client::fetchers::{FetcherSpec, fetcher_name};
 use drover_client::fingerprint::ReservedConfig;
 use drover_client::{ClientConfig, FingerprintConfig, GcConfig, LogmonCommand};
 use drover_types::node::ClientHostVolume;
@@ -58,6 +59,31 @@ pub fn driver_specs(c: &AgentConfig, dirs: &[PathBuf]) -> Vec<DriverSpec> {
             path,
             args: block.map(|p| p.args.clone()).unwrap_or_default(),
             config,
+        });
+    }
+    out
+}
+
+/// The artifact fetcher plugins to run: every `drover-fetcher-*` executable in `dirs`
+/// (first one of a name wins), configured by a `plugin "<name>"` block if there is one
+/// (`drover-fetcher-http` is `plugin "http"`).
+pub fn fetcher_specs(c: &AgentConfig, dirs: &[PathBuf]) -> Vec<FetcherSpec> {
+    let mut out: Vec<FetcherSpec> = Vec::new();
+    for path in drover_pluginmgr::discover(dirs) {
+        let Some(name) = fetcher_name(&path) else {
+            continue;
+        };
+        if out.iter().any(|f| f.name == name) {
+            continue;
+        }
+        let block = c.plugin(&name);
+        out.push(FetcherSpec {
+            config: block
+                .map(|p| p.config.clone())
+                .unwrap_or_else(|| serde_json::json!({})),
+            args: block.map(|p| p.args.clone()).unwrap_or_default(),
+            name,
+            path,
         });
     }
     out
@@ -129,6 +155,7 @@ pub fn client_config(
             version: env!("CARGO_PKG_VERSION").to_owned(),
         },
         drivers: driver_specs(c, &dirs),
+        fetchers: fetcher_specs(c, &dirs),
         logmon: LogmonCommand {
             program: exe.to_owned(),
             args: vec!["logmon".into()],
@@ -167,5 +194,33 @@ mod tests {
         assert!(cc.stop_tasks_on_shutdown);
         assert_eq!(cc.logmon.args, vec!["logmon".to_string()]);
         assert_eq!(ports_text(&[(22, 22), (8000, 8100)]), "22,8000-8100");
+    }
+
+    #[test]
+    fn fetchers_are_the_drover_fetcher_executables_with_their_plugin_blocks() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in ["drover-fetcher-http", "drover-driver-raw-exec"] {
+            let p = dir.path().join(name);
+            std::fs::write(&p, "#!/bin/sh\n").expect("write");
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        let mut c = AgentConfig::dev();
+        c.plugins.push(crate::config::PluginConfig {
+            name: "http".into(),
+            args: vec!["-v".into()],
+            config: serde_json::json!({"read_timeout_seconds": 5}),
+        });
+        let specs = fetcher_specs(&c, &[dir.path().to_path_buf()]);
+        assert_eq!(specs.len(), 1, "{specs:?}");
+        assert_eq!(specs[0].name, "http");
+        assert_eq!(specs[0].path, dir.path().join("drover-fetcher-http"));
+        assert_eq!(specs[0].args, vec!["-v".to_string()]);
+        assert_eq!(specs[0].config["read_timeout_seconds"], 5);
+        assert!(
+            driver_specs(&c, &[dir.path().to_path_buf()])
+                .iter()
+                .all(|d| d.name == "raw_exec")
+        );
     }
 }

@@ -12,6 +12,6 @@ mod server_backend;
 
 pub use client_agent::{ClientAgentInfo, client_agent_router};
 pub use client_backend::ClientSlot;
-pub use client_config::{client_config, driver_specs};
+pub use client_config::{client_config, driver_specs, fetcher_specs};
 pub use config::AgentConfig;
 pub use server_backend::{AgentInfo, ServerBackend, backend_error};

@@ -139,6 +139,18 @@ fn conformance_of_a_program_that_is_not_a_plugin_fails_clearly() {
 }
 
 #[test]
+fn plugin_info_describes_the_http_fetcher() {
+    let (out, text) = run(drover()
+        .args(["plugin", "info"])
+        .arg(plugin("drover-fetcher-http")));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Name              = http"), "{text}");
+    assert!(text.contains("Type              = fetcher"), "{text}");
+    assert!(text.contains("Schemes           = http\n"), "{text}");
+    assert!(text.contains("read_timeout_seconds"), "{text}");
+}
+
+#[test]
 fn plugin_info_describes_raw_exec() {
     let (out, text) = run(drover()
         .args(["plugin", "info"])

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::drivers::{DriverSpec, Drivers};
+use crate::fetchers::{FetcherSpec, Fetchers};
 use crate::fingerprint::{self, DriverFingerprint, FingerprintConfig, HostFacts, NodeIdentity};
 use crate::gc::{self, GcCandidate, GcConfig, GcStats};
 use crate::logmon::process::LogmonCommand;
@@ -47,6 +48,8 @@ pub struct ClientConfig {
     pub fingerprint: FingerprintConfig,
     /// Driver plugins to run.
     pub drivers: Vec<DriverSpec>,
+    /// Artifact fetcher plugins to run.
+    pub fetchers: Vec<FetcherSpec>,
     /// How to run a log collector.
     pub logmon: LogmonCommand,
     /// `max_kill_timeout`.
@@ -146,6 +149,8 @@ impl Client {
             fingerprint::host::gather(&cfg.alloc_dir, cfg.fingerprint.network_interface.as_deref());
         let drivers =
             Arc::new(Drivers::start(cfg.drivers.clone(), &db, cfg.supervisor.clone()).await);
+        let fetchers =
+            Arc::new(Fetchers::start(cfg.fetchers.clone(), cfg.supervisor.clone()).await);
         // Wait briefly for each driver's first fingerprint so the first registration
         // already says which drivers work.
         let mut fps = drivers.fingerprints();
@@ -164,6 +169,7 @@ impl Client {
         let env = Arc::new(RunnerEnv {
             db: db.clone(),
             drivers: drivers.clone(),
+            fetchers,
             node: node_rx,
             region: cfg.region.clone(),
             logmon: cfg.logmon.clone(),
@@ -389,6 +395,8 @@ impl Client {
         } else {
             self.inner.drivers.detach().await;
         }
+        // Stateless: nothing for a next agent to reattach to.
+        self.inner.env.fetchers.shutdown().await;
     }
 
     fn restore(&self) {

@@ -22,6 +22,7 @@
 pub mod allocdir;
 pub mod client;
 pub mod drivers;
+pub mod fetchers;
 pub mod fingerprint;
 pub mod gc;
 pub mod grpc;
@@ -38,6 +39,7 @@ pub mod taskrunner;
 pub use allocdir::{AllocDir, AllocDirError, FsIsolation, LogKind, TaskDir};
 pub use client::{Client, ClientConfig, ClientError, ControlError, ExecRequest, ExecStream};
 pub use drivers::{DriverSpec, Drivers};
+pub use fetchers::{FetcherSpec, Fetchers};
 pub use fingerprint::{DriverFingerprint, DriverHealth, FingerprintConfig, HostFacts};
 pub use gc::{GcCandidate, GcConfig, GcReason, GcStats};
 pub use logmon::process::LogmonCommand;

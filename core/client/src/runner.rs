@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::allocdir::AllocDir;
 use crate::drivers::Drivers;
+use crate::fetchers::Fetchers;
 use crate::logmon::process::LogmonCommand;
 use crate::state::ClientDb;
 use crate::taskrunner::{TaskCtl, TaskRunner, new_event};
@@ -29,6 +30,8 @@ pub struct RunnerEnv {
     pub db: ClientDb,
     /// Driver plugins.
     pub drivers: Arc<Drivers>,
+    /// Artifact fetcher plugins.
+    pub fetchers: Arc<Fetchers>,
     /// The node as last registered.
     pub node: watch::Receiver<Arc<Node>>,
     /// The client's region.

@@ -22,7 +22,7 @@ use tonic::transport::Channel;
 use crate::connect::is_transport_error;
 use crate::error::Error;
 use crate::process::PluginProcess;
-use crate::supervisor::{ManagedPlugin, Phase};
+use crate::supervisor::ManagedPlugin;
 
 /// A stream of plugin messages; ends when the plugin process does.
 pub type PluginStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>> + Send + 'static>>;
@@ -288,21 +288,7 @@ impl ManagedDriver {
 
     /// The current process once it is up (waiting out a relaunch).
     async fn ready(&self) -> Result<(u64, Arc<PluginProcess>), Error> {
-        let shared = &self.plugin.shared;
-        let current = shared.snapshot();
-        match current.phase {
-            Phase::Up => Ok((current.generation, current.process)),
-            Phase::Stopped => Err(Error::Stopped {
-                plugin: self.label(),
-            }),
-            Phase::Relaunching => {
-                shared
-                    .wait_for_generation(current.generation + 1, shared.opts.relaunch_wait())
-                    .await?;
-                let current = shared.snapshot();
-                Ok((current.generation, current.process))
-            }
-        }
+        self.plugin.shared.ready().await
     }
 
     /// After a transport failure on `process` (of `generation`): return at

@@ -17,8 +17,9 @@
 //! * stops one politely (`Controller.Shutdown`, SIGTERM, SIGKILL), never
 //!   leaving a zombie or a stray process behind;
 //! * supervises one ([`ManagedPlugin`]): relaunch with backoff when it dies,
-//!   configure it again and recover its tasks, with a typed driver client
-//!   ([`ManagedDriver`]) that follows relaunches.
+//!   configure it again and recover its tasks, with typed driver and
+//!   fetcher clients ([`ManagedDriver`], [`ManagedFetcher`]) that follow
+//!   relaunches.
 //!
 //! Every [`Error`] names the plugin, by name once known, else by path.
 
@@ -27,6 +28,7 @@ mod connect;
 mod discover;
 mod driver;
 mod error;
+mod fetcher;
 mod launch;
 mod os;
 mod process;
@@ -39,6 +41,7 @@ pub use connect::SOCKET_NAME;
 pub use discover::{PLUGIN_PREFIXES, default_dirs, discover};
 pub use driver::{ManagedDriver, PluginStream};
 pub use error::{ConfigFieldError, Error, StderrTail};
+pub use fetcher::ManagedFetcher;
 pub use process::PluginProcess;
 pub use reattach::ReattachRecord;
 pub use stderr::TAIL_LINES;
@@ -46,4 +49,5 @@ pub use supervisor::{ManagedPlugin, PluginEvent, SupervisorOptions};
 
 pub use drover_proto::v1::controller_client::ControllerClient;
 pub use drover_proto::v1::driver_client::DriverClient;
+pub use drover_proto::v1::fetcher_client::FetcherClient;
 pub use drover_proto::v1::plugin_client::PluginClient;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use drover_proto::v1::controller_client::ControllerClient;
 use drover_proto::v1::driver_client::DriverClient;
+use drover_proto::v1::fetcher_client::FetcherClient;
 use drover_proto::v1::plugin_client::PluginClient;
 use drover_proto::v1::{self, PluginInfoRequest, PluginInfoResponse, SetConfigRequest};
 use tokio_util::sync::{CancellationToken, DropGuard};
@@ -102,6 +103,10 @@ impl PluginProcess {
 
     pub fn driver_client(&self) -> DriverClient<Channel> {
         DriverClient::new(self.channel.clone())
+    }
+
+    pub fn fetcher_client(&self) -> FetcherClient<Channel> {
+        FetcherClient::new(self.channel.clone())
     }
 
     pub fn controller_client(&self) -> ControllerClient<Channel> {

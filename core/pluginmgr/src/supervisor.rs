@@ -18,6 +18,7 @@ use crate::command::{LaunchOptions, PluginCommand};
 use crate::connect::status_text;
 use crate::driver::ManagedDriver;
 use crate::error::{Error, quote};
+use crate::fetcher::ManagedFetcher;
 use crate::process::PluginProcess;
 use crate::reattach::ReattachRecord;
 
@@ -214,6 +215,11 @@ impl ManagedPlugin {
         ManagedDriver::new(self.clone())
     }
 
+    /// The plugin's `Fetcher` service, following relaunches.
+    pub fn fetcher(&self) -> ManagedFetcher {
+        ManagedFetcher::new(self.clone())
+    }
+
     /// Stop supervising, then stop the process gracefully.
     pub async fn stop(&self) -> Result<(), Error> {
         let process = self.end_supervision().await;
@@ -265,6 +271,23 @@ impl Shared {
                 generation,
                 timeout,
             }),
+        }
+    }
+
+    /// The current process once it is up (waiting out a relaunch).
+    pub(crate) async fn ready(&self) -> Result<(u64, Arc<PluginProcess>), Error> {
+        let current = self.snapshot();
+        match current.phase {
+            Phase::Up => Ok((current.generation, current.process)),
+            Phase::Stopped => Err(Error::Stopped {
+                plugin: self.label.clone(),
+            }),
+            Phase::Relaunching => {
+                self.wait_for_generation(current.generation + 1, self.opts.relaunch_wait())
+                    .await?;
+                let current = self.snapshot();
+                Ok((current.generation, current.process))
+            }
         }
     }
 

@@ -13,7 +13,7 @@ use drover_proto::v1::{self, driver_server};
 use futures::stream::{BoxStream, Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
-use super::plugin_service::Shared;
+use super::plugin_service::{DriverPlugin, Shared};
 use super::{convert, exec, streams};
 use crate::driver::{Driver, StartError, TASK_HANDLE_VERSION};
 use crate::{PluginError, config, signal};
@@ -31,7 +31,7 @@ const EXEC_DEFAULT: Duration = Duration::from_secs(30);
 
 type RpcStream<T> = BoxStream<'static, Result<T, Status>>;
 
-pub(super) struct DriverService<D>(pub(super) Arc<Shared<D>>);
+pub(super) struct DriverService<D>(pub(super) Arc<Shared<DriverPlugin<D>>>);
 
 impl<D: Driver> DriverService<D> {
     /// `UNIMPLEMENTED` unless `declared`, then `FAILED_PRECONDITION` until configured.
@@ -79,7 +79,7 @@ impl<D: Driver> driver_server::Driver for DriverService<D> {
         _: Request<v1::CapabilitiesRequest>,
     ) -> Result<Response<v1::CapabilitiesResponse>, Status> {
         ok(v1::CapabilitiesResponse {
-            capabilities: Some(self.0.driver.capabilities()),
+            capabilities: Some(self.0.plugin.capabilities()),
         })
     }
 
@@ -89,7 +89,7 @@ impl<D: Driver> driver_server::Driver for DriverService<D> {
         &self,
         _: Request<v1::FingerprintRequest>,
     ) -> Result<Response<Self::FingerprintStream>, Status> {
-        let reports = self.0.driver.fingerprint();
+        let reports = self.0.plugin.fingerprint();
         let reports = streams::fingerprints(reports, FINGERPRINT_RESEND);
         Ok(self.until_shutdown(reports))
     }
@@ -115,7 +115,7 @@ impl<D: Driver> driver_server::Driver for DriverService<D> {
                 ..Default::default()
             })
         };
-        match self.0.driver.start_task(task.clone(), task_config).await {
+        match self.0.plugin.start_task(task.clone(), task_config).await {
             Err(StartError::Invalid(e)) => Err(e.into_status()),
             Err(StartError::Recoverable(msg)) => failed(v1::StartResult::Retry, msg),
             Err(StartError::Fatal(msg)) => failed(v1::StartResult::Fatal, msg),
@@ -146,7 +146,7 @@ impl<D: Driver> driver_server::Driver for DriverService<D> {
         self.0.require_config()?;
         let task_id = request.into_inner().task_id;
         tokio::select! {
-            exit = self.0.driver.wait_task(&task_id) => ok(v1::WaitTaskResponse {
+            exit = self.0.plugin.wait_task(&task_id) => ok(v1::WaitTaskResponse {
                 result: Some(convert::exit_result(exit?)),
                 err: String::new(),
             }),
@@ -167,7 +167,7 @@ impl<D: Driver> driver_server::Driver for DriverService<D> {
             "" => None,
             name => Some(signal_name(name)?),
         };
-        let driver = &self.0.driver;
+        let driver = &self.0.plugin;
         driver.stop_task(&request.task_id, timeout, signal).await?;
         ok(v1::StopTaskResponse {})
     }
@@ -179,7 +179,7 @@ impl<D: Driver> driver_server::Driver for DriverService<D> {
         self.0.require_config()?;
         let request = request.into_inner();
         self.0
-            .driver
+            .plugin
             .destroy_task(&request.task_id, request.force)
             .await?;
         ok(v1::DestroyTaskResponse {})
@@ -192,7 +192,7 @@ impl<D: Driver> driver_server::Driver for DriverService<D> {
         self.0.require_config()?;
         let status = self
             .0
-            .driver
+            .plugin
             .inspect_task(&request.into_inner().task_id)
             .await?;
         ok(convert::inspect(status))
@@ -214,12 +214,12 @@ impl<D: Driver> driver_server::Driver for DriverService<D> {
         .max(STATS_MIN);
         // The first sample answers the call itself, so an unknown task or a
         // driver without stats fails the call rather than the stream.
-        let first = self.0.driver.task_stats(&request.task_id).await?;
+        let first = self.0.plugin.task_stats(&request.task_id).await?;
         let shared = Arc::clone(&self.0);
         let task_id = request.task_id.clone();
         let sample = move || {
             let (shared, task_id) = (Arc::clone(&shared), task_id.clone());
-            async move { shared.driver.task_stats(&task_id).await }
+            async move { shared.plugin.task_stats(&task_id).await }
         };
         let samples = streams::stats(request.task_id, first, interval, sample);
         Ok(self.until_shutdown(samples))
@@ -233,7 +233,7 @@ impl<D: Driver> driver_server::Driver for DriverService<D> {
     ) -> Result<Response<Self::TaskEventsStream>, Status> {
         let events = self
             .0
-            .driver
+            .plugin
             .task_events()
             .map(|e| Ok(convert::event(e, SystemTime::now())));
         Ok(self.until_shutdown(events))
@@ -243,10 +243,10 @@ impl<D: Driver> driver_server::Driver for DriverService<D> {
         &self,
         request: Request<v1::SignalTaskRequest>,
     ) -> Result<Response<v1::SignalTaskResponse>, Status> {
-        self.gate(self.0.driver.capabilities().send_signals, "SignalTask")?;
+        self.gate(self.0.plugin.capabilities().send_signals, "SignalTask")?;
         let request = request.into_inner();
         let signal = signal_name(&request.signal)?;
-        self.0.driver.signal_task(&request.task_id, signal).await?;
+        self.0.plugin.signal_task(&request.task_id, signal).await?;
         ok(v1::SignalTaskResponse {})
     }
 
@@ -254,13 +254,13 @@ impl<D: Driver> driver_server::Driver for DriverService<D> {
         &self,
         request: Request<v1::ExecTaskRequest>,
     ) -> Result<Response<v1::ExecTaskResponse>, Status> {
-        self.gate(self.0.driver.capabilities().exec, "ExecTask")?;
+        self.gate(self.0.plugin.capabilities().exec, "ExecTask")?;
         let request = request.into_inner();
         if request.command.is_empty() {
             return Err(Status::invalid_argument("ExecTask needs a command"));
         }
         let timeout = convert::duration(request.timeout, "timeout", EXEC_DEFAULT)?;
-        let driver = &self.0.driver;
+        let driver = &self.0.plugin;
         let out = driver
             .exec_task(&request.task_id, request.command, timeout)
             .await?;
@@ -277,14 +277,14 @@ impl<D: Driver> driver_server::Driver for DriverService<D> {
         &self,
         request: Request<tonic::Streaming<v1::ExecTaskStreamingRequest>>,
     ) -> Result<Response<Self::ExecTaskStreamingStream>, Status> {
-        self.gate(self.0.driver.capabilities().exec, "ExecTaskStreaming")?;
+        self.gate(self.0.plugin.capabilities().exec, "ExecTaskStreaming")?;
         let mut inbound = request.into_inner();
         let first = inbound.message().await?.ok_or_else(|| {
             Status::invalid_argument("ExecTaskStreaming: the stream ended before its setup message")
         })?;
         let (session, output) = exec::session(first, inbound)?;
         let shared = Arc::clone(&self.0);
-        let run = async move { shared.driver.exec_task_streaming(session).await };
+        let run = async move { shared.plugin.exec_task_streaming(session).await };
         Ok(self.until_shutdown(exec::responses(run, output)))
     }
 
@@ -292,11 +292,11 @@ impl<D: Driver> driver_server::Driver for DriverService<D> {
         &self,
         request: Request<v1::RecoverTaskRequest>,
     ) -> Result<Response<v1::RecoverTaskResponse>, Status> {
-        self.gate(self.0.driver.capabilities().recover, "RecoverTask")?;
+        self.gate(self.0.plugin.capabilities().recover, "RecoverTask")?;
         let request = request.into_inner();
         let (task, driver_state) = recoverable(request)?;
         let task_id = task.id.clone();
-        self.0.driver.recover_task(task, driver_state).await?;
+        self.0.plugin.recover_task(task, driver_state).await?;
         tracing::info!(%task_id, "task recovered");
         ok(v1::RecoverTaskResponse {})
     }

@@ -117,6 +117,16 @@ async fn describe(
             verbose,
         );
     }
+    if info.r#type() == v1::PluginType::Fetcher {
+        let schemes = plugin
+            .fetcher_client()
+            .schemes(v1::SchemesRequest {})
+            .await
+            .context("Schemes")?
+            .into_inner()
+            .schemes;
+        println!("Schemes           = {}", schemes.join(", "));
+    }
     print_schema("Plugin config", &config_schema.json_schema, verbose);
     Ok(if config_errors.is_some() {
         ExitCode::FAILURE

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::real_agent::{Options, RealAgent, kill_tagged};
 
+mod artifacts;
 mod faults;
 mod host_stats;
 
@@ -646,7 +647,7 @@ fn terminal_allocations_are_garbage_collected_by_gc_max_allocs() {
 }
 
 #[test]
-fn a_task_with_an_artifact_fails_clearly_instead_of_starting_without_it() {
+fn a_task_with_an_unreachable_artifact_fails_clearly_instead_of_starting_without_it() {
     let mut c = Cluster::new("");
     let agent = c.start();
     submit(
@@ -680,7 +681,15 @@ fn a_task_with_an_artifact_fails_clearly_instead_of_starting_without_it() {
         .find(|e| e["Type"] == "Failed Artifact Download")
         .unwrap_or_else(|| panic!("no artifact event: {a}"));
     let msg = ev["DisplayMessage"].as_str().unwrap_or_default();
-    assert!(msg.contains("http://127.0.0.1:1/image.tar"), "{msg}");
+    assert!(
+        msg.starts_with("failed to download artifact \"http://127.0.0.1:1/image.tar\"")
+            && msg.contains("refused"),
+        "{msg}"
+    );
+    assert_eq!(ev["DownloadError"], msg, "{ev}");
+    // A refused connection may work next time: the restart policy (no attempts
+    // left here) decides, so the event itself does not fail the task.
+    assert_eq!(ev["FailsTask"], false, "{ev}");
     assert!(!evs.iter().any(|e| e["Type"] == "Started"), "{a}");
 }
 

@@ -8,7 +8,7 @@ use drover_types::{Allocation, Node, Task};
 
 use crate::allocdir::{AllocDir, FsIsolation, LogKind, TaskDir};
 use crate::runner::RunnerEnv;
-use crate::taskenv::TaskEnvBuilder;
+use crate::taskenv::{TaskEnv, TaskEnvBuilder};
 
 fn isolation(caps: &v1::DriverCapabilities) -> FsIsolation {
     match v1::FsIsolation::try_from(caps.fs_isolation).unwrap_or(v1::FsIsolation::None) {
@@ -66,16 +66,15 @@ fn task_id(alloc_id: &str, task: &str) -> String {
     format!("{alloc_id}/{task}/{:08x}", rand::random::<u32>())
 }
 
-/// The `TaskConfig` handed to `StartTask`.
-pub(super) fn task_config(
+/// The task's environment (also what artifacts are interpolated with).
+pub(super) fn task_env(
     env: &RunnerEnv,
     node: &Node,
     alloc: &Allocation,
     task: &Task,
-    alloc_dir: &AllocDir,
     task_dir: &TaskDir,
     caps: &v1::DriverCapabilities,
-) -> Result<v1::TaskConfig, String> {
+) -> Result<TaskEnv, String> {
     let iso = isolation(caps);
     let mut builder = TaskEnvBuilder::new(node, alloc, &task.name, &env.region)
         .map_err(|e| e.to_string())?
@@ -86,7 +85,20 @@ pub(super) fn task_config(
     if let Some(list) = &env.env_denylist {
         builder = builder.denylist(list.iter().cloned());
     }
-    let task_env = builder.build();
+    Ok(builder.build())
+}
+
+/// The `TaskConfig` handed to `StartTask`.
+pub(super) fn task_config(
+    env: &RunnerEnv,
+    node: &Node,
+    alloc: &Allocation,
+    task: &Task,
+    alloc_dir: &AllocDir,
+    task_dir: &TaskDir,
+    caps: &v1::DriverCapabilities,
+) -> Result<v1::TaskConfig, String> {
+    let task_env = task_env(env, node, alloc, task, task_dir, caps)?;
     let config = task_env.interpolate_json(&serde_json::Value::Object(task.config.clone()));
     let mounts = mounts(node, alloc, task)?;
     let alloc_res = alloc.allocated_resources.as_ref();

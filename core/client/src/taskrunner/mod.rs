@@ -1,13 +1,14 @@
 //! The task runner: one task of one allocation, from its task directory to its death.
 //!
-//! Each run goes through the prestart hooks (task directory, log collector, environment
-//! and driver config: one file each), `StartTask`, `WaitTask`, and the restart policy
+//! Each run goes through the prestart hooks (task directory, log collector, artifacts,
+//! environment and driver config: one file each), `StartTask`, `WaitTask`, and the restart policy
 //! ([`crate::restarts`]). The driver handle is stored in the client state as soon as the
 //! task starts, so a later agent recovers the task (`RecoverTask`) instead of starting it
 //! again; a task that exited while the agent was down is reported with its exit code,
 //! which the driver kept. State changes are published on a [`watch`] channel that the
 //! allocation runner folds into the allocation's client status.
 
+mod artifacts;
 mod config;
 mod logs;
 mod taskdir;
@@ -109,9 +110,15 @@ pub(crate) struct TaskRunner {
 /// How one run of the task ended.
 enum RunEnd {
     Exited(v1::ExitResult),
-    StartFailed { recoverable: bool },
-    Restart { failure: bool },
+    StartFailed {
+        recoverable: bool,
+    },
+    Restart {
+        failure: bool,
+    },
     Killed(v1::ExitResult),
+    /// Killed before the task started.
+    Aborted,
 }
 
 impl TaskRunner {
@@ -211,6 +218,7 @@ impl TaskRunner {
             match kind {
                 task_event::RECEIVED => "Task received by client".into(),
                 task_event::TASK_SETUP => "Building Task Directory".into(),
+                task_event::DOWNLOADING_ARTIFACTS => "Client is downloading artifacts".into(),
                 task_event::STARTED => "Task started by client".into(),
                 task_event::KILLED => "Task successfully killed".into(),
                 _ => String::new(),
@@ -270,6 +278,10 @@ impl TaskRunner {
             let outcome = match end {
                 RunEnd::Killed(r) => {
                     self.exited_event(&r);
+                    self.event(task_event::KILLED, "", |_| {});
+                    break;
+                }
+                RunEnd::Aborted => {
                     self.event(task_event::KILLED, "", |_| {});
                     break;
                 }
@@ -397,18 +409,6 @@ impl TaskRunner {
             return RunEnd::StartFailed { recoverable: false };
         };
         self.event(task_event::TASK_SETUP, "", |_| {});
-        if let Some(a) = self.task.artifacts.first() {
-            // Better a clear failure than a task started without its files.
-            let msg = format!(
-                "artifact {:?}: fetching artifacts is not available in this build (no fetcher plugins yet)",
-                a.getter_source.as_deref().unwrap_or_default()
-            );
-            self.event(task_event::ARTIFACT_DOWNLOAD_FAILED, &msg, |e| {
-                e.download_error = msg.clone();
-                e.fails_task = true;
-            });
-            return RunEnd::StartFailed { recoverable: false };
-        }
         if !self.task.templates.is_empty() {
             let msg = "template blocks are not rendered in this build yet".to_string();
             self.event(task_event::SETUP_FAILURE, &msg, |e| {
@@ -435,6 +435,41 @@ impl TaskRunner {
         }
         let caps = driver.capabilities().await.unwrap_or_default();
         let node = self.env.node.borrow().clone();
+        if !self.task.artifacts.is_empty() {
+            let env =
+                match config::task_env(&self.env, &node, &self.alloc, &self.task, &task_dir, &caps)
+                {
+                    Ok(env) => env,
+                    Err(msg) => {
+                        self.event(task_event::SETUP_FAILURE, &msg, |e| {
+                            e.setup_error = msg.clone();
+                            e.fails_task = true;
+                        });
+                        return RunEnd::StartFailed { recoverable: false };
+                    }
+                };
+            self.event(task_event::DOWNLOADING_ARTIFACTS, "", |_| {});
+            let fetched = tokio::select! {
+                r = artifacts::fetch_all(
+                    &self.env.fetchers,
+                    &env,
+                    &self.task.artifacts,
+                    self.alloc_dir.path(),
+                    &task_dir.dir,
+                ) => r,
+                // A kill does not wait for a long download.
+                _ = self.kill.cancelled() => return RunEnd::Aborted,
+            };
+            if let Err(f) = fetched {
+                self.event(task_event::ARTIFACT_DOWNLOAD_FAILED, &f.message, |e| {
+                    e.download_error = f.message.clone();
+                    e.fails_task = !f.recoverable;
+                });
+                return RunEnd::StartFailed {
+                    recoverable: f.recoverable,
+                };
+            }
+        }
         let cfg = match config::task_config(
             &self.env,
             &node,
