@@ -27,6 +27,7 @@ pub mod endpoints;
 mod error;
 mod fsm;
 pub mod leader;
+mod listen;
 pub mod raft;
 pub mod rpc;
 mod server;
@@ -36,5 +37,6 @@ mod worker;
 
 pub use config::{HeartbeatConfig, ServerConfig};
 pub use error::{ServerError, ServerResult, StartError};
+pub use listen::{BACKLOG, listen};
 pub use server::{RaftServerInfo, Server};
 pub use snapshot::SnapshotState;

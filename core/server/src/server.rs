@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use drover_state::{ApplyResponse, Command, EventBatch, Outcome, StateStore, StateView, Table};
-use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -137,12 +136,13 @@ impl Server {
         shutdown: CancellationToken,
     ) -> Result<(Server, JoinHandle<()>), StartError> {
         config.validate()?;
-        let listener = TcpListener::bind(&config.raft_bind)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: config.raft_bind.clone(),
-                source,
-            })?;
+        let listener =
+            crate::listen(&config.raft_bind)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.raft_bind.clone(),
+                    source,
+                })?;
         let bound = listener.local_addr().map_err(|source| StartError::Bind {
             addr: config.raft_bind.clone(),
             source,
@@ -157,7 +157,7 @@ impl Server {
                 config.rpc_bind
             ))
         };
-        let rpc_listener = TcpListener::bind(&config.rpc_bind)
+        let rpc_listener = crate::listen(&config.rpc_bind)
             .await
             .map_err(rpc_bind_err)?;
         let rpc_addr = match &config.rpc_advertise {

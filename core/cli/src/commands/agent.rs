@@ -21,7 +21,6 @@ use drover_agent::http::{ClientApi, HttpOptions, router_with, serve};
 use drover_agent::{AgentInfo, ServerBackend};
 use drover_hcl::{Format, Source};
 use serde_json::{Map, Value, json};
-use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
@@ -173,7 +172,7 @@ pub(super) async fn serve_http(
     std::net::SocketAddr,
     tokio::task::JoinHandle<std::io::Result<()>>,
 )> {
-    let listener = TcpListener::bind(addr)
+    let listener = drover_server::listen(addr)
         .await
         .with_context(|| format!("bind the HTTP API to {addr}"))?;
     let bound = listener.local_addr().context("HTTP listener address")?;

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use drover_agent::http::{ClientApi, serve};
 use drover_agent::{AgentConfig, ClientAgentInfo, ClientSlot, client_agent_router};
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::agent::first_signal;
@@ -23,7 +22,7 @@ pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
             .unwrap_or(&config.bind_addr),
         config.ports.http,
     );
-    let listener = match TcpListener::bind(&bind).await {
+    let listener = match drover_server::listen(&bind).await {
         Ok(l) => l,
         Err(e) => {
             gate.open();
