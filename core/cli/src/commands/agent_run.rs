@@ -43,19 +43,25 @@ fn with_port(addr: &str, port: u16) -> String {
     }
 }
 
+/// Where others reach a listener bound to `bind` on `port` when no advertise address
+/// is configured: the bind address itself, or, bound to every interface, this host's
+/// address (Nomad advertises its private IP then). `None` keeps the bound address.
+fn default_advertise(bind: &str, port: u16) -> Option<String> {
+    let ip: std::net::IpAddr = bind.trim_matches(['[', ']']).parse().ok()?;
+    if !ip.is_unspecified() {
+        return None;
+    }
+    let host = drover_client::fingerprint::host::host_address()?;
+    Some(std::net::SocketAddr::new(host, port).to_string())
+}
+
 /// The HTTP address clients forward API requests to: `advertise.http`, else the bound
-/// address, with the RPC advertise host when bound to every interface.
-fn http_advertise(c: &AgentConfig, bound: std::net::SocketAddr, rpc_addr: &str) -> String {
+/// address, or this host's address when bound to every interface.
+fn http_advertise(c: &AgentConfig, bound: std::net::SocketAddr) -> String {
     if let Some(a) = c.advertise.http.as_deref() {
         return with_port(a, bound.port());
     }
-    if !bound.ip().is_unspecified() {
-        return bound.to_string();
-    }
-    match rpc_addr.rsplit_once(':') {
-        Some((host, _)) => format!("{host}:{}", bound.port()),
-        None => bound.to_string(),
-    }
+    default_advertise(&bound.ip().to_string(), bound.port()).unwrap_or_else(|| bound.to_string())
 }
 
 /// The server's settings from the agent's.
@@ -70,14 +76,16 @@ fn server_config(c: &AgentConfig, data_dir: PathBuf) -> ServerConfig {
         .advertise
         .serf
         .as_deref()
-        .map(|a| with_port(a, c.ports.serf));
+        .map(|a| with_port(a, c.ports.serf))
+        .or_else(|| default_advertise(bind, c.ports.serf));
     let rpc_bind = c.addresses.rpc.as_deref().unwrap_or(&c.bind_addr);
     s.rpc_bind = host_port(rpc_bind, c.ports.rpc);
     s.rpc_advertise = c
         .advertise
         .rpc
         .as_deref()
-        .map(|a| with_port(a, c.ports.rpc));
+        .map(|a| with_port(a, c.ports.rpc))
+        .or_else(|| default_advertise(rpc_bind, c.ports.rpc));
     if let Some(n) = c.server.num_schedulers {
         s.num_schedulers = (n as usize).max(1);
     }
@@ -113,6 +121,7 @@ struct Addrs<'a> {
 fn banner(
     c: &AgentConfig,
     a: &Addrs<'_>,
+    bind: &Addrs<'_>,
     node_id: &str,
     data_dir: &str,
     temporary: bool,
@@ -125,7 +134,10 @@ fn banner(
         ),
         (
             "Bind Addrs",
-            format!("HTTP: [{http}]; RPC: {rpc}; Serf: {raft}"),
+            format!(
+                "HTTP: [{}]; RPC: {}; Serf: {}",
+                bind.http, bind.rpc, bind.raft
+            ),
         ),
         ("Client", c.client.enabled.to_string()),
         (
@@ -203,12 +215,9 @@ pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
         );
     }
     let server_stop = CancellationToken::new();
-    let (server, server_done) = match Server::start(
-        server_config(&config, data_dir.clone()),
-        server_stop.clone(),
-    )
-    .await
-    {
+    let server_cfg = server_config(&config, data_dir.clone());
+    let (rpc_bind, raft_bind) = (server_cfg.rpc_bind.clone(), server_cfg.raft_bind.clone());
+    let (server, server_done) = match Server::start(server_cfg, server_stop.clone()).await {
         Ok(s) => s,
         Err(e) => {
             gate.open();
@@ -244,7 +253,8 @@ pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         };
-    server.set_http_addr(http_advertise(&config, http_addr, server.rpc_addr()));
+    let http_advertised = http_advertise(&config, http_addr);
+    server.set_http_addr(http_advertised.clone());
     let client = if config.client.enabled {
         // Like Nomad, a client in an agent that also runs a server talks to that server
         // first (the seed config lists the machine's own public address in `servers`);
@@ -275,9 +285,14 @@ pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
         banner(
             &config,
             &Addrs {
-                http: &http_addr.to_string(),
+                http: &http_advertised,
                 rpc: server.rpc_addr(),
                 raft: server.raft_addr(),
+            },
+            &Addrs {
+                http: &http_addr.to_string(),
+                rpc: &rpc_bind,
+                raft: &raft_bind,
             },
             client.as_ref().map_or("", |c| c.node_id()),
             &data_dir.display().to_string(),
@@ -357,6 +372,30 @@ mod tests {
     }
 
     #[test]
+    fn an_agent_bound_to_every_interface_advertises_this_hosts_address() {
+        assert_eq!(default_advertise("127.0.0.1", 4647), None);
+        assert_eq!(default_advertise("10.1.41.221", 4647), None);
+        let Some(host) = drover_client::fingerprint::host::host_address() else {
+            eprintln!("skipped: this machine has no non-loopback address");
+            return;
+        };
+        let want = std::net::SocketAddr::new(host, 4647).to_string();
+        assert_eq!(default_advertise("0.0.0.0", 4647), Some(want.clone()));
+        assert_eq!(default_advertise("[::]", 4647), Some(want));
+        let mut c = AgentConfig::dev();
+        c.bind_addr = "0.0.0.0".into();
+        let s = server_config(&c, PathBuf::from("/tmp/x"));
+        assert_eq!(s.rpc_bind, "0.0.0.0:4647");
+        assert_eq!(
+            s.rpc_advertise,
+            Some(std::net::SocketAddr::new(host, 4647).to_string())
+        );
+        c.advertise.rpc = Some("10.9.9.9".into());
+        let s = server_config(&c, PathBuf::from("/tmp/x"));
+        assert_eq!(s.rpc_advertise.as_deref(), Some("10.9.9.9:4647"));
+    }
+
+    #[test]
     fn dev_maps_to_a_single_loopback_server() {
         let c = AgentConfig::dev();
         let s = server_config(&c, PathBuf::from("/tmp/x"));
@@ -365,6 +404,11 @@ mod tests {
         assert!(s.validate().is_ok());
         let b = banner(
             &c,
+            &Addrs {
+                http: "127.0.0.1:4646",
+                rpc: "127.0.0.1:4647",
+                raft: "127.0.0.1:4648",
+            },
             &Addrs {
                 http: "127.0.0.1:4646",
                 rpc: "127.0.0.1:4647",

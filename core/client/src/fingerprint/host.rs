@@ -201,6 +201,15 @@ pub fn gather(alloc_dir: &Path, network_interface: Option<&str>) -> HostFacts {
     f
 }
 
+/// The address other machines reach this host at: the one of the interface of the
+/// default route (else the first non-loopback IPv4). What an agent bound to every
+/// interface advertises, as Nomad advertises its private IP.
+pub fn host_address() -> Option<IpAddr> {
+    pick_network(None, &mut Vec::new())
+        .map(|(_, ip)| ip)
+        .filter(|ip| !ip.is_loopback())
+}
+
 fn pick_network(wanted: Option<&str>, warnings: &mut Vec<String>) -> Option<(String, IpAddr)> {
     let addrs = match interface_addrs() {
         Ok(a) => a,
