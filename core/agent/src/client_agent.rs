@@ -169,36 +169,6 @@ fn served_locally(path: &str) -> bool {
         || matches!(path, "/v1/agent/self" | "/v1/agent/health" | "/v1/regions")
 }
 
-type Forwarder = hyper_util::client::legacy::Client<
-    hyper_util::client::legacy::connect::HttpConnector,
-    axum::body::Body,
->;
-
-/// Sends `req` to the server agent's HTTP API at `addr`; the answer streams back.
-async fn forward(http: &Forwarder, addr: &str, req: Request) -> axum::response::Response {
-    let (mut parts, body) = req.into_parts();
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    parts.uri = match format!("http://{addr}{path}").parse() {
-        Ok(u) => u,
-        Err(e) => {
-            return (
-                StatusCode::BAD_GATEWAY,
-                format!("the server's HTTP address {addr:?} is not usable: {e}"),
-            )
-                .into_response();
-        }
-    };
-    parts.headers.remove(axum::http::header::HOST);
-    match http.request(Request::from_parts(parts, body)).await {
-        Ok(resp) => resp.map(axum::body::Body::new),
-        Err(e) => (
-            StatusCode::BAD_GATEWAY,
-            format!("cannot forward the request to the server agent at {addr}: {e}"),
-        )
-            .into_response(),
-    }
-}
-
 /// The `/v1` router of a client-only agent.
 pub fn client_agent_router(info: ClientAgentInfo, client: Arc<dyn ClientApi>) -> Router {
     let servers = info.servers.clone();
@@ -206,20 +176,21 @@ pub fn client_agent_router(info: ClientAgentInfo, client: Arc<dyn ClientApi>) ->
         client: Some(client.clone()),
         ..HttpOptions::default()
     };
-    let http: Forwarder =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build_http();
+    let http = crate::forward::forwarder();
     crate::http::router_with(Arc::new(NoServer { info }), opts).layer(axum::middleware::from_fn(
         move |req: Request, next: Next| {
             let servers = servers.clone();
             let client = client.clone();
             let http = http.clone();
             async move {
-                if !req.uri().path().starts_with("/v1/") || served_locally(req.uri().path()) {
+                if !req.uri().path().starts_with("/v1/")
+                    || served_locally(req.uri().path())
+                    || crate::forward::was_forwarded(&req)
+                {
                     return next.run(req).await;
                 }
                 match client.server_http_addr() {
-                    Some(addr) => forward(&http, &addr, req).await,
+                    Some(addr) => crate::forward::forward(&http, &addr, req).await,
                     None => {
                         (StatusCode::SERVICE_UNAVAILABLE, no_server_text(&servers)).into_response()
                     }

@@ -7,6 +7,7 @@ mod client_agent;
 mod client_backend;
 mod client_config;
 pub mod config;
+pub mod forward;
 pub mod http;
 mod server_backend;
 

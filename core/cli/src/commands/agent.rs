@@ -177,10 +177,18 @@ pub(super) async fn serve_http(
         .with_context(|| format!("bind the HTTP API to {addr}"))?;
     let bound = listener.local_addr().context("HTTP listener address")?;
     let opts = HttpOptions {
-        client,
+        client: client.clone(),
         ..HttpOptions::default()
     };
-    let task = tokio::spawn(serve(listener, router_with(Arc::new(backend), opts), stop));
+    let backend: Arc<dyn drover_agent::http::Backend> = Arc::new(backend);
+    // Client routes for allocations on other nodes go to those nodes' agents.
+    let router = drover_agent::forward::client_routes_layer(
+        router_with(backend.clone(), opts),
+        backend,
+        client,
+        bound.to_string(),
+    );
+    let task = tokio::spawn(serve(listener, router, stop));
     Ok((bound, task))
 }
 

@@ -30,7 +30,14 @@ pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let http_addr = listener.local_addr()?.to_string();
+    let bound = listener.local_addr()?;
+    // What the servers record as the node's HTTP address (they forward its
+    // allocations' client routes there).
+    let http_addr = match config.advertise.http.as_deref() {
+        Some(a) => super::agent_run::with_port(a, bound.port()),
+        None => super::agent_run::default_advertise(&bound.ip().to_string(), bound.port())
+            .unwrap_or_else(|| bound.to_string()),
+    };
     let slot = ClientSlot::new();
     let info = ClientAgentInfo {
         region: config.region.clone(),
@@ -65,7 +72,7 @@ pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
     let _ = node_id.set(client.node_id().to_owned());
     let rows = [
         ("Advertise Addrs", format!("HTTP: {http_addr}")),
-        ("Bind Addrs", format!("HTTP: [{http_addr}]")),
+        ("Bind Addrs", format!("HTTP: [{bound}]")),
         ("Client", "true".to_owned()),
         (
             "Data Dir",

@@ -32,7 +32,7 @@ pub(super) fn host_port(host: &str, port: u16) -> String {
 }
 
 /// An advertise address, with `port` added when it has none.
-fn with_port(addr: &str, port: u16) -> String {
+pub(super) fn with_port(addr: &str, port: u16) -> String {
     let has_port = addr
         .rsplit_once(':')
         .is_some_and(|(h, p)| p.parse::<u16>().is_ok() && (!h.contains(':') || h.ends_with(']')));
@@ -46,7 +46,7 @@ fn with_port(addr: &str, port: u16) -> String {
 /// Where others reach a listener bound to `bind` on `port` when no advertise address
 /// is configured: the bind address itself, or, bound to every interface, this host's
 /// address (Nomad advertises its private IP then). `None` keeps the bound address.
-fn default_advertise(bind: &str, port: u16) -> Option<String> {
+pub(super) fn default_advertise(bind: &str, port: u16) -> Option<String> {
     let ip: std::net::IpAddr = bind.trim_matches(['[', ']']).parse().ok()?;
     if !ip.is_unspecified() {
         return None;
@@ -261,7 +261,7 @@ pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
         // the configured servers are the fallback.
         let mut servers = vec![server.rpc_addr().to_owned()];
         servers.extend(config.client.servers.iter().cloned());
-        match start_client(&config, &data_dir, &http_addr.to_string(), servers).await {
+        match start_client(&config, &data_dir, &http_advertised, servers).await {
             Ok(c) => {
                 client_slot.set(c.clone());
                 let _ = node_id_slot.set(c.node_id().to_owned());

@@ -484,6 +484,19 @@ fn client_only_agent_runs_tasks_for_a_separate_server_agent() {
         .expect("logs");
     assert_eq!(code, 200, "{logs}");
     assert_eq!(logs, "ran on the client agent\n");
+    // The server agent, which runs no client, forwards them to the node's agent.
+    let (code, logs) = server
+        .get(&format!(
+            "/v1/client/fs/logs/{alloc_id}?task=t&type=stdout&plain=true"
+        ))
+        .expect("logs via the server");
+    assert_eq!(code, 200, "{logs}");
+    assert_eq!(logs, "ran on the client agent\n");
+    let (code, body) = server
+        .get(&format!("/v1/client/fs/ls/{alloc_id}?path=/alloc/logs"))
+        .expect("ls via the server");
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("t.stdout.0"), "{body}");
     // Reads, blocking queries and their headers come back through the client agent.
     let (code, body) = client.get("/v1/jobs").expect("jobs");
     assert_eq!(code, 200, "{body}");
