@@ -34,6 +34,13 @@ pub struct Client {
 }
 
 impl Client {
+    /// The same settings, for the agent at `host_port` (a node's `HTTPAddr`).
+    pub fn for_agent(&self, host_port: &str) -> Result<Client, ApiError> {
+        let mut config = self.config.clone();
+        config.address = format!("http://{host_port}");
+        Client::new(config)
+    }
+
     /// Check the address (`http://host[:port]`, port 4646 by default).
     pub fn new(config: Config) -> Result<Client, ApiError> {
         let bad = |reason| ApiError::Address {

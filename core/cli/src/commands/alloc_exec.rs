@@ -21,7 +21,7 @@ use super::alloc_exec_term::{Escape, RawMode, size};
 use super::alloc_logs::pick_task;
 use super::alloc_status::lookup;
 use super::{api_client, fail};
-use crate::api::{ApiArgs, WebSocket, escape};
+use crate::api::{ApiArgs, ApiError, WebSocket, escape};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -78,7 +78,23 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         ("command", command.as_str()),
         ("tty", if tty { "true" } else { "false" }),
     ];
-    let ws = match client.websocket(&path, &query).await {
+    // Like Nomad's CLI, talk to the node's agent directly (the agent given with
+    // -address only serves the allocations of its own client); fall back to it when
+    // the node's address is unknown or unreachable.
+    let node_agent = match client.node(&alloc.node_id).await {
+        Ok(n) if !n.http_addr.is_empty() => client.for_agent(&n.http_addr).ok(),
+        _ => None,
+    };
+    let ws = match &node_agent {
+        Some(c) => match c.websocket(&path, &query).await {
+            Err(ApiError::Connect { .. } | ApiError::Http { .. }) => {
+                client.websocket(&path, &query).await
+            }
+            answered => answered,
+        },
+        None => client.websocket(&path, &query).await,
+    };
+    let ws = match ws {
         Ok(ws) => ws,
         Err(e) => {
             return Ok(fail(format!(

@@ -497,6 +497,36 @@ fn client_only_agent_runs_tasks_for_a_separate_server_agent() {
         .expect("ls via the server");
     assert_eq!(code, 200, "{body}");
     assert!(body.contains("t.stdout.0"), "{body}");
+    // `alloc exec` pointed at the server agent reaches the task on the node's agent.
+    submit(
+        &server,
+        r#"job "svc" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sleep"
+        args    = ["600"]
+      }
+    }
+  }
+}"#,
+    );
+    let svc = job_alloc_with_status(&server, "svc", "running");
+    let out = std::process::Command::new(drover_bin())
+        .args(["alloc", "exec", "-address", &server.address(), "-i=false"])
+        .arg(svc["ID"].as_str().expect("id"))
+        .args(["/bin/echo", "exec via the node's agent"])
+        .output()
+        .expect("drover alloc exec");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "exec via the node's agent\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success());
+    stop_job(&server, "svc");
     // Reads, blocking queries and their headers come back through the client agent.
     let (code, body) = client.get("/v1/jobs").expect("jobs");
     assert_eq!(code, 200, "{body}");
