@@ -5,7 +5,7 @@
 //! The read sees one consistent [`StateView`] per run; the answer carries the index the
 //! read reports (`X-Nomad-Index`) even when it is an error (e.g. 404 after waiting).
 
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
 use super::page::{HEADER_NEXT_TOKEN, ListOptions, PageKey};
 use super::respond::{Ctx, json_response};
 use axum::http::StatusCode;
@@ -91,10 +91,10 @@ where
             .and_then(|(page, next)| {
                 let mut h = HeaderMap::new();
                 if let Some(t) = next {
-                    let t = HeaderValue::from_str(&t).map_err(|_| {
-                        super::error::ApiError::internal(format!(
-                            "next token {t:?} is not a valid header value"
-                        ))
+                    // IDs may hold UTF-8 (sent as raw bytes, as Go does); only control
+                    // characters cannot go in a header.
+                    let t = HeaderValue::from_bytes(t.as_bytes()).map_err(|_| {
+                        ApiError::internal(format!("next token {t:?} is not a valid header value"))
                     })?;
                     h.insert(HEADER_NEXT_TOKEN, t);
                 }
