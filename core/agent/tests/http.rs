@@ -21,5 +21,7 @@ mod errors;
 mod events;
 #[path = "http/jobs.rs"]
 mod jobs;
+#[path = "http/lists.rs"]
+mod lists;
 #[path = "http/placement.rs"]
 mod placement;

@@ -1,20 +1,22 @@
 //! `/v1/allocations` and `/v1/allocation/:id[/stop]` (`alloc_endpoint.go`).
 
-use super::blocking::{blocking_list, blocking_read};
+use super::blocking::{blocking_page, blocking_read};
 use super::error::{ApiError, ApiResult};
+use super::page::PageKey;
 use super::respond::{Ctx, Shared};
 use axum::extract::Path;
 use axum::http::Method;
 use drover_state::Table;
 use drover_types::AllocListStub;
 
-/// `GET /v1/allocations?prefix=&namespace=&resources=&task_states=`.
+/// `GET /v1/allocations?prefix=&namespace=&resources=&task_states=` and the list
+/// options.
 pub async fn list(ctx: Ctx) -> ApiResult {
     let ns = ctx.params.namespace();
     let prefix = ctx.params.prefix().to_string();
     let resources = ctx.params.flag("resources", false)?;
     let task_states = ctx.params.flag("task_states", true)?;
-    blocking_list(&ctx, &[Table::Allocs], |v| {
+    blocking_page(&ctx, &[Table::Allocs], PageKey::Id, |v| {
         Ok(v.allocs_by_prefix(&prefix)
             .filter(|a| ns == "*" || a.namespace == ns)
             .map(|a| a.stub(resources, task_states))

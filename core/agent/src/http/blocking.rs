@@ -5,9 +5,11 @@
 //! The read sees one consistent [`StateView`] per run; the answer carries the index the
 //! read reports (`X-Nomad-Index`) even when it is an error (e.g. 404 after waiting).
 
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
+use super::page::{HEADER_NEXT_TOKEN, ListOptions, PageKey};
 use super::respond::{Ctx, json_response};
 use axum::http::StatusCode;
+use axum::http::header::{HeaderMap, HeaderValue};
 use drover_state::{StateView, Table};
 use serde::Serialize;
 use tokio::time::Instant;
@@ -24,6 +26,19 @@ where
     T: Serialize,
     F: Fn(&StateView) -> (ApiResult<T>, u64),
 {
+    blocking_with_headers(ctx, tables, |v| {
+        let (result, index) = read(v);
+        (result.map(|body| (body, HeaderMap::new())), index)
+    })
+    .await
+}
+
+/// [`blocking_read`] whose read also adds headers to a successful answer.
+async fn blocking_with_headers<T, F>(ctx: &Ctx, tables: &[Table], read: F) -> ApiResult
+where
+    T: Serialize,
+    F: Fn(&StateView) -> (ApiResult<(T, HeaderMap)>, u64),
+{
     let opts = ctx.params.blocking()?;
     let backend = ctx.backend();
     let deadline = Instant::now() + opts.timeout();
@@ -35,9 +50,12 @@ where
             || Instant::now() >= deadline
             || ctx.shutdown.is_cancelled();
         if done {
-            let headers = ctx.meta_headers(index);
+            let mut headers = ctx.meta_headers(index);
             return match result {
-                Ok(body) => json_response(ctx.params.pretty(), StatusCode::OK, &body, headers),
+                Ok((body, extra)) => {
+                    headers.extend(extra);
+                    json_response(ctx.params.pretty(), StatusCode::OK, &body, headers)
+                }
                 Err(e) => Err(e.with_headers(headers)),
             };
         }
@@ -56,4 +74,33 @@ where
     F: Fn(&StateView) -> ApiResult<T>,
 {
     blocking_read(ctx, tables, |v| (list(v), tables_index(v, tables))).await
+}
+
+/// A blocking list over `tables` with the list options (`filter`, `per_page`,
+/// `next_token`, `reverse`) applied to what `list` returns; the options are read (and
+/// rejected with a 400) before anything blocks.
+pub async fn blocking_page<T, F>(ctx: &Ctx, tables: &[Table], key: PageKey, list: F) -> ApiResult
+where
+    T: Serialize,
+    F: Fn(&StateView) -> ApiResult<Vec<T>>,
+{
+    let opts = ListOptions::from_params(&ctx.params)?;
+    blocking_with_headers(ctx, tables, |v| {
+        let result = list(v)
+            .and_then(|items| opts.apply(items, key))
+            .and_then(|(page, next)| {
+                let mut h = HeaderMap::new();
+                if let Some(t) = next {
+                    // IDs may hold UTF-8 (sent as raw bytes, as Go does); only control
+                    // characters cannot go in a header.
+                    let t = HeaderValue::from_bytes(t.as_bytes()).map_err(|_| {
+                        ApiError::internal(format!("next token {t:?} is not a valid header value"))
+                    })?;
+                    h.insert(HEADER_NEXT_TOKEN, t);
+                }
+                Ok((page, h))
+            });
+        (result, tables_index(v, tables))
+    })
+    .await
 }

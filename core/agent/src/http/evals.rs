@@ -1,20 +1,21 @@
 //! `/v1/evaluations` and `/v1/evaluation/:id[/allocations]` (`eval_endpoint.go`).
 
-use super::blocking::{blocking_list, blocking_read};
+use super::blocking::{blocking_list, blocking_page, blocking_read};
 use super::error::{ApiError, ApiResult};
+use super::page::PageKey;
 use super::respond::{Ctx, Shared};
 use axum::extract::Path;
 use axum::http::Method;
 use drover_state::Table;
 use drover_types::{AllocListStub, Evaluation};
 
-/// `GET /v1/evaluations?status=&job=&prefix=&namespace=`.
+/// `GET /v1/evaluations?status=&job=&prefix=&namespace=` and the list options.
 pub async fn list(ctx: Ctx) -> ApiResult {
     let ns = ctx.params.namespace();
     let prefix = ctx.params.prefix().to_string();
     let status = ctx.params.get("status").unwrap_or("").to_string();
     let job = ctx.params.get("job").unwrap_or("").to_string();
-    blocking_list(&ctx, &[Table::Evals], |v| {
+    blocking_page(&ctx, &[Table::Evals], PageKey::Id, |v| {
         Ok(v.evals_by_prefix(&prefix)
             .filter(|e| ns == "*" || e.namespace == ns)
             .filter(|e| status.is_empty() || e.status.as_str() == status)

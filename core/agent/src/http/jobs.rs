@@ -3,8 +3,9 @@
 //! the checks Nomad's handler makes, then canonicalize and validate.
 
 use super::backend::BackendError;
-use super::blocking::blocking_list;
+use super::blocking::blocking_page;
 use super::error::{ApiError, ApiResult};
+use super::page::PageKey;
 use super::respond::Ctx;
 use axum::body::Body;
 use drover_state::Table;
@@ -12,26 +13,26 @@ use drover_types::api::JobListStub;
 use drover_types::{Job, JobRegisterRequest, JobType, multierror_text};
 use serde::{Deserialize, Serialize};
 
-/// `GET /v1/jobs?prefix=&namespace=&meta=`; `namespace=*` lists every namespace.
+/// `GET /v1/jobs?prefix=&namespace=&meta=` and the list options; `namespace=*` lists
+/// every namespace.
 pub async fn list(ctx: Ctx) -> ApiResult {
     let ns = ctx.params.namespace();
     let prefix = ctx.params.prefix().to_string();
     let meta = ctx.params.flag("meta", false)?;
-    blocking_list(&ctx, &[Table::Jobs, Table::JobSummaries], |v| {
+    let tables = [Table::Jobs, Table::JobSummaries];
+    blocking_page(&ctx, &tables, PageKey::NamespaceId, |v| {
         let jobs: Vec<_> = if ns == "*" {
             v.jobs().filter(|j| j.id().starts_with(&prefix)).collect()
         } else {
             v.jobs_by_prefix(&ns, &prefix).collect()
         };
-        let out: Vec<JobListStub> = jobs
+        Ok(jobs
             .into_iter()
             .map(|j| {
                 let s = v.job_summary(j.namespace(), j.id()).map(|s| s.as_ref());
                 JobListStub::new(j, s, meta)
             })
-            .collect();
-        // Serialize inside the view's lifetime.
-        serde_json::to_value(&out).map_err(|e| ApiError::internal(e.to_string()))
+            .collect::<Vec<_>>())
     })
     .await
 }

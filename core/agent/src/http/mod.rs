@@ -12,8 +12,9 @@
 //! * [`client`]: the client's own routes (`/v1/client/*`: files, logs, stats,
 //!   restart, signal) over a [`ClientApi`] given in [`HttpOptions::client`].
 //! * Cross-cutting: [`query`] (parameters, blocking options), [`blocking`] (blocking
-//!   queries), [`respond`] (bodies in and out, headers), [`error`] (the one mapping of
-//!   errors to status codes and texts).
+//!   queries), [`page`] (the list options `filter`, `per_page`, `next_token`,
+//!   `reverse`; filters are [`bexpr`] expressions), [`respond`] (bodies in and out,
+//!   headers), [`error`] (the one mapping of errors to status codes and texts).
 //!
 //! ```no_run
 //! # async fn run(server: drover_server::Server) -> std::io::Result<()> {
@@ -30,6 +31,7 @@
 pub mod agent;
 pub mod allocs;
 pub mod backend;
+pub mod bexpr;
 pub mod blocking;
 pub mod client;
 pub mod error;
@@ -41,6 +43,7 @@ mod job_reads;
 pub mod jobs;
 pub mod metrics;
 pub mod nodes;
+pub mod page;
 pub mod query;
 pub mod respond;
 

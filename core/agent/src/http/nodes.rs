@@ -2,8 +2,9 @@
 //! (`node_endpoint.go`). Node objects never carry `SecretID` and gain the `Drain`
 //! boolean (Nomad's `nodeExt`).
 
-use super::blocking::{blocking_list, blocking_read};
+use super::blocking::{blocking_list, blocking_page, blocking_read};
 use super::error::{ApiError, ApiResult};
+use super::page::PageKey;
 use super::respond::Ctx;
 use axum::body::Body;
 use axum::extract::Path;
@@ -23,17 +24,15 @@ pub fn node_json(node: &Node) -> Value {
     v
 }
 
-/// `GET /v1/nodes?prefix=&resources=&os=`.
+/// `GET /v1/nodes?prefix=&resources=&os=` and the list options.
 pub async fn list(ctx: Ctx) -> ApiResult {
     let prefix = ctx.params.prefix().to_string();
     let resources = ctx.params.flag("resources", false)?;
     let os = ctx.params.flag("os", false)?;
-    blocking_list(&ctx, &[Table::Nodes], |v| {
-        let out: Vec<NodeListStub> = v
-            .nodes_by_prefix(&prefix)
+    blocking_page(&ctx, &[Table::Nodes], PageKey::Id, |v| {
+        Ok(v.nodes_by_prefix(&prefix)
             .map(|n| NodeListStub::new(n, resources, os))
-            .collect();
-        serde_json::to_value(&out).map_err(|e| ApiError::internal(e.to_string()))
+            .collect::<Vec<NodeListStub>>())
     })
     .await
 }
