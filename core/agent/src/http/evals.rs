@@ -1,6 +1,6 @@
 //! `/v1/evaluations` and `/v1/evaluation/:id[/allocations]` (`eval_endpoint.go`).
 
-use super::blocking::{blocking_list, blocking_page, blocking_read};
+use super::blocking::{blocking_page, blocking_read};
 use super::error::{ApiError, ApiResult};
 use super::page::PageKey;
 use super::respond::{Ctx, Shared};
@@ -34,7 +34,7 @@ pub async fn dispatch(ctx: Ctx, Path(rest): Path<String>) -> ApiResult {
     match rest.strip_suffix("/allocations") {
         Some(id) => {
             let id = id.to_string();
-            blocking_list(&ctx, &[Table::Allocs], |v| {
+            blocking_page(&ctx, &[Table::Allocs], PageKey::Id, |v| {
                 Ok(v.allocs_by_eval(&id)
                     .map(|a| a.stub(false, true))
                     .collect::<Vec<AllocListStub>>())

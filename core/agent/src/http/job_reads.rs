@@ -1,8 +1,9 @@
 //! Reads under `/v1/job/:id`: the job, its allocations, evaluations, versions,
 //! summary, scale status and deployments. All are blocking queries.
 
-use super::blocking::{blocking_list, blocking_read, tables_index};
+use super::blocking::{blocking_list, blocking_page, blocking_read, tables_index};
 use super::error::{ApiError, ApiResult};
+use super::page::PageKey;
 use super::respond::{Ctx, Shared};
 use drover_state::{StateView, Table};
 use drover_types::{AllocListStub, Deployment, Evaluation, Job};
@@ -39,12 +40,15 @@ fn job_allocs(v: &StateView, ns: &str, id: &str, all: bool) -> Vec<AllocListStub
 /// `GET /v1/job/:id/allocations?all=`.
 pub async fn allocations(ctx: &Ctx, ns: &str, id: &str) -> ApiResult {
     let all = ctx.params.flag("all", false)?;
-    blocking_list(ctx, &[Table::Allocs], |v| Ok(job_allocs(v, ns, id, all))).await
+    blocking_page(ctx, &[Table::Allocs], PageKey::Id, |v| {
+        Ok(job_allocs(v, ns, id, all))
+    })
+    .await
 }
 
 /// `GET /v1/job/:id/evaluations`.
 pub async fn evaluations(ctx: &Ctx, ns: &str, id: &str) -> ApiResult {
-    blocking_list(ctx, &[Table::Evals], |v| {
+    blocking_page(ctx, &[Table::Evals], PageKey::Id, |v| {
         Ok(v.evals_by_job(ns, id)
             .map(|e| e.as_ref().clone())
             .collect::<Vec<Evaluation>>())

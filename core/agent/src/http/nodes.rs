@@ -2,7 +2,7 @@
 //! (`node_endpoint.go`). Node objects never carry `SecretID` and gain the `Drain`
 //! boolean (Nomad's `nodeExt`).
 
-use super::blocking::{blocking_list, blocking_page, blocking_read};
+use super::blocking::{blocking_page, blocking_read};
 use super::error::{ApiError, ApiResult};
 use super::page::PageKey;
 use super::respond::Ctx;
@@ -84,7 +84,7 @@ async fn read(ctx: &Ctx, id: &str) -> ApiResult {
 
 /// `GET /v1/node/:id/allocations`: full allocations.
 async fn allocations(ctx: &Ctx, id: &str) -> ApiResult {
-    blocking_list(ctx, &[Table::Allocs], |v| {
+    blocking_page(ctx, &[Table::Allocs], PageKey::Id, |v| {
         Ok(v.allocs_by_node(id)
             .map(|a| a.as_ref().clone())
             .collect::<Vec<Allocation>>())

@@ -1,4 +1,5 @@
-//! The list options of `/v1/jobs`, `/v1/allocations`, `/v1/evaluations` and
+//! The list options of `/v1/jobs`, `/v1/allocations`, `/v1/evaluations`, the nested
+//! allocation and evaluation lists, and
 //! `/v1/nodes`: `filter` (go-bexpr over each item's JSON), `per_page` / `next_token`
 //! (with `X-Nomad-NextToken`), `reverse`, and their 400s.
 
@@ -257,6 +258,25 @@ async fn allocations_and_nodes_filter_and_page() {
     );
     let pages = walk(&s, "/v1/allocations?reverse=true", 1).await;
     assert_eq!(pages.concat(), [all[1].clone(), all[0].clone()]);
+
+    // The nested lists take the same options.
+    let node_allocs = "/v1/node/4f6c1c1e-0000-4000-8000-000000000002/allocations";
+    let r = s.get(&filtered(node_allocs, r#"JobID == "web""#)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json().as_array().map(Vec::len), Some(1));
+    assert_eq!(r.json()[0]["JobID"], "web");
+    assert_eq!(
+        walk(&s, &format!("{node_allocs}?namespace=default"), 1)
+            .await
+            .concat(),
+        all
+    );
+    let r = s
+        .get(&filtered("/v1/job/api/allocations", r#"JobID == "web""#))
+        .await;
+    assert_eq!(r.json(), json!([]));
+    let r = s.get("/v1/job/web/evaluations?per_page=x").await;
+    assert_eq!(r.status, 400, "{}", r.text());
 
     let ready = filtered("/v1/nodes", r#"Name == "node-1" and Status == "ready""#);
     let nodes = s
