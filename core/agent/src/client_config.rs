@@ -89,6 +89,43 @@ pub fn fetcher_specs(c: &AgentConfig, dirs: &[PathBuf]) -> Vec<FetcherSpec> {
     out
 }
 
+/// What in the client's configuration will not work as written, said at startup: a
+/// `plugin` block for a plugin that is not installed (the seed configures `docker`),
+/// a `host_volume` whose path does not exist.
+pub fn config_warnings(
+    c: &AgentConfig,
+    drivers: &[DriverSpec],
+    fetchers: &[FetcherSpec],
+    dirs: &[PathBuf],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in &c.plugins {
+        let found =
+            drivers.iter().any(|d| d.name == p.name) || fetchers.iter().any(|f| f.name == p.name);
+        if !found {
+            let searched: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+            out.push(format!(
+                "plugin {:?} is configured, but no drover-driver-{} or drover-fetcher-{} was \
+                 found in {}: tasks using it cannot run on this node",
+                p.name,
+                p.name.replace('_', "-"),
+                p.name.replace('_', "-"),
+                searched.join(", ")
+            ));
+        }
+    }
+    for v in &c.client.host_volumes {
+        if !v.path.exists() {
+            out.push(format!(
+                "host_volume {:?}: path {} does not exist; tasks mounting it fail until it is created",
+                v.name,
+                v.path.display()
+            ));
+        }
+    }
+    out
+}
+
 /// The client's configuration. `data_dir` is the agent's (a temporary one in dev
 /// mode); `http_addr` the agent's HTTP address; `exe` the `drover` executable (runs
 /// the log collectors) whose directory is searched for plugins first.
@@ -106,6 +143,11 @@ pub fn client_config(
     let mut dirs: Vec<PathBuf> = exe.parent().map(Path::to_path_buf).into_iter().collect();
     if let Some(d) = c.plugin_dir() {
         dirs.push(d);
+    }
+    let drivers = driver_specs(c, &dirs);
+    let fetchers = fetcher_specs(c, &dirs);
+    for w in config_warnings(c, &drivers, &fetchers, &dirs) {
+        tracing::warn!("{w}");
     }
     let denylist = cl.options.get("env.denylist").map(|v| {
         v.split(',')
@@ -154,8 +196,8 @@ pub fn client_config(
             default_ineligible: cl.default_ineligible,
             version: env!("CARGO_PKG_VERSION").to_owned(),
         },
-        drivers: driver_specs(c, &dirs),
-        fetchers: fetcher_specs(c, &dirs),
+        drivers,
+        fetchers,
         logmon: LogmonCommand {
             program: exe.to_owned(),
             args: vec!["logmon".into()],
@@ -194,6 +236,51 @@ mod tests {
         assert!(cc.stop_tasks_on_shutdown);
         assert_eq!(cc.logmon.args, vec!["logmon".to_string()]);
         assert_eq!(ports_text(&[(22, 22), (8000, 8100)]), "22,8000-8100");
+    }
+
+    #[test]
+    fn missing_plugins_and_host_volume_paths_are_warned_about() {
+        let mut c = AgentConfig::dev();
+        for name in ["docker", "raw_exec"] {
+            c.plugins.push(crate::config::PluginConfig {
+                name: name.into(),
+                args: Vec::new(),
+                config: serde_json::json!({}),
+            });
+        }
+        let drivers = vec![DriverSpec {
+            name: "raw_exec".into(),
+            path: PathBuf::from("/x/drover-driver-raw-exec"),
+            args: Vec::new(),
+            config: serde_json::json!({}),
+        }];
+        let w = config_warnings(&c, &drivers, &[], &[PathBuf::from("/x")]);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("plugin \"docker\"")
+                && w[0].contains("drover-driver-docker")
+                && w[0].contains("/x"),
+            "{w:?}"
+        );
+        let here = tempfile::tempdir().expect("tempdir");
+        for (name, path) in [
+            ("present", here.path().to_owned()),
+            ("mysql", here.path().join("nope")),
+        ] {
+            c.client
+                .host_volumes
+                .push(crate::config::HostVolume {
+                    name: name.into(),
+                    path,
+                    read_only: false,
+                });
+        }
+        let w = config_warnings(&c, &drivers, &[], &[]);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[1].starts_with("host_volume \"mysql\": path ") && w[1].contains("does not exist"),
+            "{w:?}"
+        );
     }
 
     #[test]
