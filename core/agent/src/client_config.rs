@@ -267,13 +267,11 @@ mod tests {
             ("present", here.path().to_owned()),
             ("mysql", here.path().join("nope")),
         ] {
-            c.client
-                .host_volumes
-                .push(crate::config::HostVolume {
-                    name: name.into(),
-                    path,
-                    read_only: false,
-                });
+            c.client.host_volumes.push(crate::config::HostVolume {
+                name: name.into(),
+                path,
+                read_only: false,
+            });
         }
         let w = config_warnings(&c, &drivers, &[], &[]);
         assert_eq!(w.len(), 2, "{w:?}");
