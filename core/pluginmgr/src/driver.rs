@@ -360,6 +360,6 @@ impl ManagedDriver {
 }
 
 /// Whether a failed call means the process (or the connection to it) is gone.
-fn died(status: &tonic::Status, process: &PluginProcess) -> bool {
+pub(crate) fn died(status: &tonic::Status, process: &PluginProcess) -> bool {
     is_transport_error(status) || process.exit_status().is_some()
 }

@@ -11,7 +11,7 @@ use drover_proto::v1;
 use drover_proto::v1::fetcher_client::FetcherClient;
 use tonic::transport::Channel;
 
-use crate::connect::is_transport_error;
+use crate::driver::died;
 use crate::error::Error;
 use crate::supervisor::ManagedPlugin;
 
@@ -59,7 +59,7 @@ impl ManagedFetcher {
         let (generation, process) = shared.ready().await?;
         match f(process.fetcher_client()).await {
             Ok(r) => return Ok(r.into_inner()),
-            Err(status) if is_transport_error(&status) || process.exit_status().is_some() => {
+            Err(status) if died(&status, &process) => {
                 tracing::debug!(plugin = %shared.label, call = name, error = %status, "fetcher call failed in transport; retrying on the next process");
                 shared
                     .wait_for_generation(generation + 1, shared.opts.relaunch_wait())
