@@ -99,18 +99,20 @@ pub fn config_warnings(
     dirs: &[PathBuf],
 ) -> Vec<String> {
     let mut out = Vec::new();
+    let searched = dirs
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     for p in &c.plugins {
         let found =
             drivers.iter().any(|d| d.name == p.name) || fetchers.iter().any(|f| f.name == p.name);
         if !found {
-            let searched: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+            let file = p.name.replace('_', "-");
             out.push(format!(
-                "plugin {:?} is configured, but no drover-driver-{} or drover-fetcher-{} was \
-                 found in {}: tasks using it cannot run on this node",
+                "plugin {:?} is configured, but no drover-driver-{file} or drover-fetcher-{file} \
+                 was found in {searched}: tasks using it cannot run on this node",
                 p.name,
-                p.name.replace('_', "-"),
-                p.name.replace('_', "-"),
-                searched.join(", ")
             ));
         }
     }

@@ -236,6 +236,14 @@ impl TaskRunner {
         self.emit(e);
     }
 
+    /// A `Setup Failure` event for `msg`; `fatal` when no restart can help.
+    fn setup_failure(&mut self, msg: &str, fatal: bool) {
+        self.event(task_event::SETUP_FAILURE, msg, |e| {
+            e.setup_error = msg.to_owned();
+            e.fails_task = fatal;
+        });
+    }
+
     /// Runs the task to its end (or restores it); returns when it is dead.
     pub async fn run(mut self) {
         if self.local.done {
@@ -248,10 +256,7 @@ impl TaskRunner {
                 Ok(r) => r,
                 Err(e) => {
                     let msg = format!("invalid restart policy: {} {}", e.field, e.rule);
-                    self.event(task_event::SETUP_FAILURE, &msg, |e| {
-                        e.setup_error = msg.clone();
-                        e.fails_task = true;
-                    });
+                    self.setup_failure(&msg, true);
                     return self.dead(true).await;
                 }
             };
@@ -411,26 +416,18 @@ impl TaskRunner {
         self.event(task_event::TASK_SETUP, "", |_| {});
         if !self.task.templates.is_empty() {
             let msg = "template blocks are not rendered in this build yet".to_string();
-            self.event(task_event::SETUP_FAILURE, &msg, |e| {
-                e.setup_error = msg.clone();
-                e.fails_task = true;
-            });
+            self.setup_failure(&msg, true);
             return RunEnd::StartFailed { recoverable: false };
         }
         let task_dir = match taskdir::build(&self.alloc_dir, &self.task.name) {
             Ok(d) => d,
             Err(msg) => {
-                self.event(task_event::SETUP_FAILURE, &msg, |e| {
-                    e.setup_error = msg.clone();
-                    e.fails_task = true;
-                });
+                self.setup_failure(&msg, true);
                 return RunEnd::StartFailed { recoverable: false };
             }
         };
         if let Err(msg) = self.ensure_logmon().await {
-            self.event(task_event::SETUP_FAILURE, &msg, |e| {
-                e.setup_error = msg.clone();
-            });
+            self.setup_failure(&msg, false);
             return RunEnd::StartFailed { recoverable: true };
         }
         let caps = driver.capabilities().await.unwrap_or_default();
@@ -441,10 +438,7 @@ impl TaskRunner {
                 {
                     Ok(env) => env,
                     Err(msg) => {
-                        self.event(task_event::SETUP_FAILURE, &msg, |e| {
-                            e.setup_error = msg.clone();
-                            e.fails_task = true;
-                        });
+                        self.setup_failure(&msg, true);
                         return RunEnd::StartFailed { recoverable: false };
                     }
                 };
@@ -481,10 +475,7 @@ impl TaskRunner {
         ) {
             Ok(c) => c,
             Err(msg) => {
-                self.event(task_event::SETUP_FAILURE, &msg, |e| {
-                    e.setup_error = msg.clone();
-                    e.fails_task = true;
-                });
+                self.setup_failure(&msg, true);
                 return RunEnd::StartFailed { recoverable: false };
             }
         };
@@ -503,10 +494,7 @@ impl TaskRunner {
             // Started without a record, the task would be orphaned by the next restart.
             self.local.handle = None;
             let msg = format!("cannot record the task on this node before starting it: {e}");
-            self.event(task_event::SETUP_FAILURE, &msg, |e| {
-                e.setup_error = msg.clone();
-                e.fails_task = true;
-            });
+            self.setup_failure(&msg, true);
             return RunEnd::StartFailed { recoverable: false };
         }
         let resp = match driver.start_task(cfg).await {

@@ -199,58 +199,45 @@ fn object_set(name: &str, old: &[Value], new: &[Value], out: &mut Vec<ObjectDiff
     }
 }
 
+/// Every key of either map, in order, with its value on each side.
+fn by_key<'a>(
+    old: Option<&'a Map<String, Value>>,
+    new: Option<&'a Map<String, Value>>,
+) -> impl Iterator<Item = (&'a String, Option<&'a Value>, Option<&'a Value>)> {
+    let keys: BTreeSet<&String> = old.into_iter().chain(new).flat_map(Map::keys).collect();
+    keys.into_iter()
+        .map(move |k| (k, old.and_then(|m| m.get(k)), new.and_then(|m| m.get(k))))
+}
+
 /// The fields and objects of two structs' members, `skip` left out.
 fn members(
     old: Option<&Map<String, Value>>,
     new: Option<&Map<String, Value>>,
     skip: &[&str],
 ) -> (Vec<FieldDiff>, Vec<ObjectDiff>) {
-    let keys: BTreeSet<&String> = old
-        .into_iter()
-        .flatten()
-        .chain(new.into_iter().flatten())
-        .map(|(k, _)| k)
-        .filter(|k| !skip.contains(&k.as_str()))
-        .collect();
     let mut fields = Vec::new();
     let mut objects = Vec::new();
-    for k in keys {
-        let o = old.and_then(|m| m.get(k)).filter(|v| !v.is_null());
-        let n = new.and_then(|m| m.get(k)).filter(|v| !v.is_null());
+    for (k, o, n) in by_key(old, new) {
+        if skip.contains(&k.as_str()) {
+            continue;
+        }
+        let (o, n) = (o.filter(|v| !v.is_null()), n.filter(|v| !v.is_null()));
         let Some(sample) = n.or(o) else { continue };
         match sample {
             v if is_primitive(v) => fields.extend(field(k.clone(), o, n)),
             Value::Object(_) if FLAT_MAPS.contains(&k.as_str()) => {
-                let (om, nm) = (o.and_then(Value::as_object), n.and_then(Value::as_object));
-                let subs: BTreeSet<&String> = om
-                    .into_iter()
-                    .flatten()
-                    .chain(nm.into_iter().flatten())
-                    .map(|(s, _)| s)
-                    .collect();
-                for s in subs {
-                    fields.extend(field(
-                        format!("{k}[{s}]"),
-                        om.and_then(|m| m.get(s)),
-                        nm.and_then(|m| m.get(s)),
-                    ));
+                for (s, os, ns) in
+                    by_key(o.and_then(Value::as_object), n.and_then(Value::as_object))
+                {
+                    fields.extend(field(format!("{k}[{s}]"), os, ns));
                 }
             }
             Value::Object(_) if k == "Volumes" => {
                 // A map of named structs (group volumes): matched by key.
-                let (om, nm) = (o.and_then(Value::as_object), n.and_then(Value::as_object));
-                let subs: BTreeSet<&String> = om
-                    .into_iter()
-                    .flatten()
-                    .chain(nm.into_iter().flatten())
-                    .map(|(s, _)| s)
-                    .collect();
-                for s in subs {
-                    objects.extend(object(
-                        object_name(k),
-                        om.and_then(|m| m.get(s)),
-                        nm.and_then(|m| m.get(s)),
-                    ));
+                for (_, os, ns) in
+                    by_key(o.and_then(Value::as_object), n.and_then(Value::as_object))
+                {
+                    objects.extend(object(object_name(k), os, ns));
                 }
             }
             Value::Object(_) => objects.extend(object(object_name(k), o, n)),
