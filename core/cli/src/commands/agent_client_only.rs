@@ -10,18 +10,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::agent::first_signal;
 use super::agent_log::Gate;
-use super::agent_run::{STOP_TIMEOUT, data_dir, host_port, render_banner, start_client};
+use super::agent_run::{
+    STOP_TIMEOUT, data_dir, http_advertise, http_bind, render_banner, start_client,
+};
 
 pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
     let (data_dir, temp) = data_dir(&config, "drover-client-")?;
-    let bind = host_port(
-        config
-            .addresses
-            .http
-            .as_deref()
-            .unwrap_or(&config.bind_addr),
-        config.ports.http,
-    );
+    let bind = http_bind(&config);
     let listener = match drover_server::listen(&bind).await {
         Ok(l) => l,
         Err(e) => {
@@ -33,11 +28,7 @@ pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
     let bound = listener.local_addr()?;
     // What the servers record as the node's HTTP address (they forward its
     // allocations' client routes there).
-    let http_addr = match config.advertise.http.as_deref() {
-        Some(a) => super::agent_run::with_port(a, bound.port()),
-        None => super::agent_run::default_advertise(&bound.ip().to_string(), bound.port())
-            .unwrap_or_else(|| bound.to_string()),
-    };
+    let http_addr = http_advertise(&config, bound);
     let slot = ClientSlot::new();
     let info = ClientAgentInfo {
         region: config.region.clone(),

@@ -23,7 +23,7 @@ use super::agent_log::Gate;
 pub(super) const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `host:port`, bracketing IPv6 hosts.
-pub(super) fn host_port(host: &str, port: u16) -> String {
+fn host_port(host: &str, port: u16) -> String {
     if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]:{port}")
     } else {
@@ -32,7 +32,7 @@ pub(super) fn host_port(host: &str, port: u16) -> String {
 }
 
 /// An advertise address, with `port` added when it has none.
-pub(super) fn with_port(addr: &str, port: u16) -> String {
+fn with_port(addr: &str, port: u16) -> String {
     let has_port = addr
         .rsplit_once(':')
         .is_some_and(|(h, p)| p.parse::<u16>().is_ok() && (!h.contains(':') || h.ends_with(']')));
@@ -46,7 +46,7 @@ pub(super) fn with_port(addr: &str, port: u16) -> String {
 /// Where others reach a listener bound to `bind` on `port` when no advertise address
 /// is configured: the bind address itself, or, bound to every interface, this host's
 /// address (Nomad advertises its private IP then). `None` keeps the bound address.
-pub(super) fn default_advertise(bind: &str, port: u16) -> Option<String> {
+fn default_advertise(bind: &str, port: u16) -> Option<String> {
     let ip: std::net::IpAddr = bind.trim_matches(['[', ']']).parse().ok()?;
     if !ip.is_unspecified() {
         return None;
@@ -55,9 +55,32 @@ pub(super) fn default_advertise(bind: &str, port: u16) -> Option<String> {
     Some(std::net::SocketAddr::new(host, port).to_string())
 }
 
+/// Where the HTTP API binds: `addresses.http`, else `bind_addr`, on `ports.http`.
+pub(super) fn http_bind(c: &AgentConfig) -> String {
+    host_port(
+        c.addresses.http.as_deref().unwrap_or(&c.bind_addr),
+        c.ports.http,
+    )
+}
+
+/// A cluster listener's bind address (`addr`, else `bind_addr`, on `port`) and its
+/// advertise address (`advertise` with `port` added, else [`default_advertise`]).
+fn listener_addrs(
+    c: &AgentConfig,
+    addr: Option<&str>,
+    advertise: Option<&str>,
+    port: u16,
+) -> (String, Option<String>) {
+    let bind = addr.unwrap_or(&c.bind_addr);
+    let adv = advertise
+        .map(|a| with_port(a, port))
+        .or_else(|| default_advertise(bind, port));
+    (host_port(bind, port), adv)
+}
+
 /// The HTTP address clients forward API requests to: `advertise.http`, else the bound
 /// address, or this host's address when bound to every interface.
-fn http_advertise(c: &AgentConfig, bound: std::net::SocketAddr) -> String {
+pub(super) fn http_advertise(c: &AgentConfig, bound: std::net::SocketAddr) -> String {
     if let Some(a) = c.advertise.http.as_deref() {
         return with_port(a, bound.port());
     }
@@ -70,22 +93,18 @@ fn server_config(c: &AgentConfig, data_dir: PathBuf) -> ServerConfig {
     s.node_name = c.name.clone();
     s.region = c.region.clone();
     s.datacenter = c.datacenter.clone();
-    let bind = c.addresses.serf.as_deref().unwrap_or(&c.bind_addr);
-    s.raft_bind = host_port(bind, c.ports.serf);
-    s.raft_advertise = c
-        .advertise
-        .serf
-        .as_deref()
-        .map(|a| with_port(a, c.ports.serf))
-        .or_else(|| default_advertise(bind, c.ports.serf));
-    let rpc_bind = c.addresses.rpc.as_deref().unwrap_or(&c.bind_addr);
-    s.rpc_bind = host_port(rpc_bind, c.ports.rpc);
-    s.rpc_advertise = c
-        .advertise
-        .rpc
-        .as_deref()
-        .map(|a| with_port(a, c.ports.rpc))
-        .or_else(|| default_advertise(rpc_bind, c.ports.rpc));
+    (s.raft_bind, s.raft_advertise) = listener_addrs(
+        c,
+        c.addresses.serf.as_deref(),
+        c.advertise.serf.as_deref(),
+        c.ports.serf,
+    );
+    (s.rpc_bind, s.rpc_advertise) = listener_addrs(
+        c,
+        c.addresses.rpc.as_deref(),
+        c.advertise.rpc.as_deref(),
+        c.ports.rpc,
+    );
     if let Some(n) = c.server.num_schedulers {
         s.num_schedulers = (n as usize).max(1);
     }
@@ -225,14 +244,7 @@ pub async fn run(config: AgentConfig, gate: Gate) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let http_bind = host_port(
-        config
-            .addresses
-            .http
-            .as_deref()
-            .unwrap_or(&config.bind_addr),
-        config.ports.http,
-    );
+    let http_bind = http_bind(&config);
     let http_stop = CancellationToken::new();
     let info = agent_info(&config, None);
     let node_id_slot = info.client_node_id.clone();

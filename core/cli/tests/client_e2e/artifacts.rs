@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
-use super::{Cluster, events, job_alloc_with_status, stop_job, submit};
+use super::{Cluster, event, events, job_alloc_with_status, stop_job, submit};
 
 /// Serves `body` at `path` (404 elsewhere) until the test process ends.
 fn serve(path: &'static str, body: &'static [u8]) -> u16 {
@@ -118,11 +118,7 @@ fn a_missing_artifact_fails_the_task_at_once_despite_restart_attempts() {
     let url = format!("http://127.0.0.1:{port}/gone.tar");
     submit(&agent, &job("art-404", &url, 3));
     let a = job_alloc_with_status(&agent, "art-404", "failed");
-    let all = a["TaskStates"]["t"]["Events"].as_array().expect("events");
-    let ev = all
-        .iter()
-        .find(|e| e["Type"] == "Failed Artifact Download")
-        .unwrap_or_else(|| panic!("no artifact event: {a}"));
+    let ev = event(&a, "t", "Failed Artifact Download");
     let msg = ev["DownloadError"].as_str().unwrap_or_default();
     assert!(msg.contains(&url) && msg.contains("404"), "{msg}");
     assert_eq!(ev["FailsTask"], true, "{ev}");

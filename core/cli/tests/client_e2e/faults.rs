@@ -74,11 +74,9 @@ impl Drop for Tmpfs {
 
 /// The `Setup Failure` event's message of `task`, or a panic showing the allocation.
 fn setup_failure(alloc: &Value, task: &str) -> String {
-    alloc["TaskStates"][task]["Events"]
-        .as_array()
-        .and_then(|evs| evs.iter().find(|e| e["Type"] == "Setup Failure"))
-        .and_then(|e| e["DisplayMessage"].as_str())
-        .unwrap_or_else(|| panic!("no Setup Failure event: {alloc}"))
+    event(alloc, task, "Setup Failure")["DisplayMessage"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no Setup Failure message: {alloc}"))
         .to_owned()
 }
 

@@ -85,6 +85,14 @@ fn alloc_by_id(agent: &RealAgent, id: &str) -> Value {
     })
 }
 
+/// The first event of type `kind` of `task`, or a panic showing the allocation.
+fn event<'a>(alloc: &'a Value, task: &str, kind: &str) -> &'a Value {
+    alloc["TaskStates"][task]["Events"]
+        .as_array()
+        .and_then(|evs| evs.iter().find(|e| e["Type"] == kind))
+        .unwrap_or_else(|| panic!("no {kind} event: {alloc}"))
+}
+
 fn events(alloc: &Value, task: &str) -> Vec<String> {
     alloc["TaskStates"][task]["Events"]
         .as_array()
@@ -307,11 +315,7 @@ fn batch_task_that_exits_while_the_agent_is_down_is_reported() {
     }
     agent = c.start();
     let a = alloc_with_status(&agent, &alloc_id, "failed");
-    let evs = a["TaskStates"]["t"]["Events"].as_array().expect("events");
-    let terminated = evs
-        .iter()
-        .find(|e| e["Type"] == "Terminated")
-        .unwrap_or_else(|| panic!("no Terminated event: {a}"));
+    let terminated = event(&a, "t", "Terminated");
     assert_eq!(terminated["ExitCode"], 3, "{a}");
     assert_eq!(a["TaskStates"]["t"]["State"], "dead");
     assert_eq!(a["TaskStates"]["t"]["Failed"], true);
@@ -422,12 +426,9 @@ fn missing_host_volume_path_fails_the_task_with_a_clear_event() {
 }"#,
     );
     let a = job_alloc_with_status(&agent, "vol", "failed");
-    let evs = a["TaskStates"]["t"]["Events"].as_array().expect("events");
-    let setup = evs
-        .iter()
-        .find(|e| e["Type"] == "Setup Failure")
-        .unwrap_or_else(|| panic!("no Setup Failure event: {a}"));
-    let msg = setup["DisplayMessage"].as_str().unwrap_or_default();
+    let msg = event(&a, "t", "Setup Failure")["DisplayMessage"]
+        .as_str()
+        .unwrap_or_default();
     assert!(
         msg.contains("host volume \"data\"") && msg.contains("does not exist"),
         "{msg}"
@@ -718,11 +719,7 @@ fn a_task_with_an_unreachable_artifact_fails_clearly_instead_of_starting_without
 }"#,
     );
     let a = job_alloc_with_status(&agent, "art", "failed");
-    let evs = a["TaskStates"]["t"]["Events"].as_array().expect("events");
-    let ev = evs
-        .iter()
-        .find(|e| e["Type"] == "Failed Artifact Download")
-        .unwrap_or_else(|| panic!("no artifact event: {a}"));
+    let ev = event(&a, "t", "Failed Artifact Download");
     let msg = ev["DisplayMessage"].as_str().unwrap_or_default();
     assert!(
         msg.starts_with("failed to download artifact \"http://127.0.0.1:1/image.tar\"")
@@ -733,7 +730,7 @@ fn a_task_with_an_unreachable_artifact_fails_clearly_instead_of_starting_without
     // A refused connection may work next time: the restart policy (no attempts
     // left here) decides, so the event itself does not fail the task.
     assert_eq!(ev["FailsTask"], false, "{ev}");
-    assert!(!evs.iter().any(|e| e["Type"] == "Started"), "{a}");
+    assert!(!events(&a, "t").iter().any(|e| e == "Started"), "{a}");
 }
 
 /// `drover alloc exec ARGS` against `agent` with `stdin`, within `DEADLINE`:
